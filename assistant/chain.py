@@ -1,0 +1,218 @@
+"""The answering chain: condense -> retrieve -> prompt -> LLM -> citations.
+
+``AnswerChain.runnable`` is the whole chain as one LangChain runnable (question dict in,
+``Answer`` out). ``stream()`` runs the same steps but yields the LLM's text as it comes,
+timing the first token, and ends with the ``Answer``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+
+from assistant.errors import ContextOverflowError, QuestionError
+from assistant.prompts import answer_prompt, condense_prompt, render_passages
+from assistant.retrieval import HybridRetriever, Retrieval
+from assistant.types import Answer, Citation, Filters, Passage
+
+__all__ = ["AnswerChain", "parse_citations", "is_refusal", "REFUSAL"]
+
+REFUSAL = "The articles don't say."
+_CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+_REFUSAL = re.compile(
+    r"articles? (?:do(?:es)?n[o'’]?t|do not|does not) (?:say|mention|contain|specify|state)"
+    r"|(?:passages?|articles?|context) (?:do(?:es)?n[o'’]?t|do not|does not) (?:provide|contain|include|say|mention)"
+    r"|no (?:information|mention)|not (?:mentioned|provided|specified|stated) in"
+    r"|cannot (?:find|determine|answer)|can't (?:find|determine|answer)|unable to (?:find|determine|answer)",
+    re.IGNORECASE,
+)
+
+
+def is_refusal(text: str) -> bool:
+    """True when an answer says the articles do not contain the answer."""
+    return bool(_REFUSAL.search(text))
+
+
+def parse_citations(text: str, passages: Sequence[Passage]) -> tuple[str, tuple[Citation, ...]]:
+    """Keep the [n] markers that point to a passage, drop the rest; list the cited ones."""
+    cited: list[int] = []
+
+    def keep_valid(match: re.Match) -> str:
+        numbers = [int(n) for n in match.group(1).split(",")]
+        valid = [n for n in numbers if 1 <= n <= len(passages)]
+        cited.extend(n for n in valid if n not in cited)
+        return "".join(f"[{n}]" for n in valid)
+
+    cleaned = _CITATION.sub(keep_valid, text)
+    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", cleaned)).strip()
+    citations = tuple(
+        Citation(
+            n=n,
+            title=passages[n - 1].title,
+            url=passages[n - 1].url,
+            outlet=passages[n - 1].outlet,
+            published_date=passages[n - 1].published,
+            passage=passages[n - 1].text,
+            score=passages[n - 1].score,
+            article_id=passages[n - 1].article_id,
+        )
+        for n in sorted(cited)
+    )
+    return cleaned, citations
+
+
+def _history_text(history: Sequence[tuple[str, str]]) -> str:
+    turns = []
+    for question, reply in history[-3:]:  # the last few turns carry what a follow-up needs
+        turns.append(f"User: {question}\nAssistant: {_CITATION.sub('', reply).strip()}")
+    return "\n".join(turns)
+
+
+class AnswerChain:
+    def __init__(self, assistant: Any) -> None:
+        self.assistant = assistant
+        self.settings = assistant.settings
+        self.retriever = HybridRetriever(
+            assistant.store, assistant.embeddings, candidates=self.settings.candidates
+        )
+        self.prepare = (
+            RunnablePassthrough.assign(standalone=RunnableLambda(self._condense))
+            | RunnablePassthrough.assign(retrieval=RunnableLambda(self._retrieve))
+            | RunnablePassthrough.assign(prompt=RunnableLambda(self._prompt))
+        )
+        self.runnable = (
+            self.prepare
+            | RunnablePassthrough.assign(text=RunnableLambda(self._generate))
+            | RunnableLambda(self._finish)
+        )
+
+    # -- public ---------------------------------------------------------------------------
+    def answer(self, question: str, **kwargs: Any) -> Answer:
+        result = None
+        for piece in self.stream(question, **kwargs):
+            if isinstance(piece, Answer):
+                result = piece
+        assert result is not None
+        return result
+
+    def stream(
+        self,
+        question: str,
+        *,
+        as_of: dt.date | None = None,
+        filters: Filters | None = None,
+        history: Sequence[tuple[str, str]] | None = None,
+    ) -> Iterator[str | Answer]:
+        state = self._inputs(question, as_of, filters, history)
+        state = self.prepare.invoke(state)
+        prompt, _ = state["prompt"]
+        if prompt is None:  # nothing retrieved: no need to ask the model
+            state["first_token_s"] = time.perf_counter() - state["started"]
+            state["text"] = REFUSAL
+            yield REFUSAL
+            yield self._finish(state)
+            return
+        pieces: list[str] = []
+        for piece in self.assistant.llm.stream(prompt):
+            if not pieces:
+                state["first_token_s"] = time.perf_counter() - state["started"]
+            pieces.append(piece)
+            yield piece
+        state["text"] = "".join(pieces)
+        yield self._finish(state)
+
+    # -- steps ------------------------------------------------------------------------------
+    def _inputs(self, question, as_of, filters, history) -> dict:
+        question = (question or "").strip()
+        if not question:
+            raise QuestionError("the question is empty: type a question about the news")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(
+                f"the question is {len(question)} characters long; keep it under {limit} "
+                "(ask about one thing at a time)"
+            )
+        self.assistant.store.require_content()
+        return {
+            "question": question,
+            "as_of": as_of or dt.date.today(),
+            "filters": filters or Filters(),
+            "history": list(history or []),
+            "started": time.perf_counter(),
+        }
+
+    def _condense(self, state: dict) -> str:
+        if not state["history"]:
+            return state["question"]
+        prompt = condense_prompt().invoke(
+            {"history": _history_text(state["history"]), "question": state["question"]}
+        )
+        rewritten = self.assistant.llm.invoke(prompt).strip().splitlines()
+        candidate = rewritten[0].strip() if rewritten else ""
+        # A small model sometimes answers instead of rewriting: keep the original words then.
+        if not candidate or len(candidate) > 3 * len(state["question"]) + 200:
+            last = state["history"][-1][0]
+            return f"{last} {state['question']}"
+        return candidate
+
+    def _retrieve(self, state: dict) -> Retrieval:
+        retrieval = self.retriever.retrieve(
+            state["standalone"], k=self.settings.top_k, as_of=state["as_of"],
+            filters=state["filters"],
+        )
+        return retrieval
+
+    def _prompt(self, state: dict) -> tuple[Any, list[Passage]]:
+        """The prompt, and the passages it shows: as many as fit the model's context."""
+        passages = list(state["retrieval"].passages)
+        if not passages:
+            return None, []
+        llm = self.assistant.llm
+        budget = getattr(llm, "context_size", self.settings.llm_context) - self.settings.llm_max_tokens
+        count = getattr(llm, "count_tokens", lambda text: len(text) // 3)
+        while passages:
+            prompt = self._render(state, passages)
+            if count(prompt.to_string()) <= budget:
+                return prompt, passages
+            passages = passages[:-1]  # the lowest-ranked passage goes first
+        raise ContextOverflowError(
+            f"the question and one passage do not fit the model's context of {budget} tokens: "
+            "shorten the question or set ASSISTANT_LLM_CONTEXT higher"
+        )
+
+    def _render(self, state: dict, passages: list[Passage]):
+        return answer_prompt().invoke({
+            "today": state["as_of"].isoformat(),
+            "passages": render_passages(passages),
+            "question": state["standalone"],
+        })
+
+    def _generate(self, state: dict) -> str:
+        prompt, _ = state["prompt"]
+        return REFUSAL if prompt is None else self.assistant.llm.invoke(prompt)
+
+    def _finish(self, state: dict) -> Answer:
+        retrieval: Retrieval = state["retrieval"]
+        shown = state["prompt"][1]
+        text, citations = parse_citations(state["text"], shown)
+        refused = is_refusal(text) or not text
+        total = time.perf_counter() - state["started"]
+        return Answer(
+            text=text or REFUSAL,
+            citations=citations,
+            passages=tuple(shown),
+            date_window=retrieval.window,
+            timings={
+                "retrieval_s": retrieval.seconds,
+                "first_token_s": state.get("first_token_s", total),
+                "total_s": total,
+            },
+            grounded=bool(citations),
+            refused=refused,
+            question=state["standalone"],
+        )

@@ -1,0 +1,77 @@
+"""The one exception tree of the assistant.
+
+Every error the package raises on purpose is an :class:`AssistantError`, and its message
+says what to do about it. The CLI turns these into exit codes; nothing else does.
+
+    AssistantError
+    ├── ConfigError            a setting is invalid or contradicts another
+    ├── ArticleError           one article file cannot be read or parsed (ingest skips it)
+    ├── IndexError_            the index is missing, unreadable or cannot be written
+    │   └── EmptyIndexError    nothing has been ingested yet
+    ├── ModelError             a model file is missing, truncated or fails its checksum
+    ├── LLMError               the language model failed while answering
+    │   ├── LLMUnavailableError  the LLM server cannot be reached
+    │   └── ContextOverflowError the prompt cannot fit the model's context
+    └── QuestionError          the question is empty or too long
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AssistantError",
+    "ConfigError",
+    "ArticleError",
+    "IndexError_",
+    "EmptyIndexError",
+    "ModelError",
+    "LLMError",
+    "LLMUnavailableError",
+    "ContextOverflowError",
+    "QuestionError",
+]
+
+
+class AssistantError(Exception):
+    """Base of every error the assistant raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(AssistantError):
+    exit_code = 2
+
+
+class ArticleError(AssistantError):
+    """One article file could not be turned into an Article; ``path`` names it."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class IndexError_(AssistantError):  # noqa: N801 - the builtin IndexError means something else
+    exit_code = 3
+
+
+class EmptyIndexError(IndexError_):
+    exit_code = 3
+
+
+class ModelError(AssistantError):
+    exit_code = 4
+
+
+class LLMError(AssistantError):
+    exit_code = 5
+
+
+class LLMUnavailableError(LLMError):
+    pass
+
+
+class ContextOverflowError(LLMError):
+    pass
+
+
+class QuestionError(AssistantError):
+    exit_code = 2

@@ -1,0 +1,61 @@
+"""Prompt templates, read from the ``prompts/`` folder, and the rendering of passages.
+
+Passage text is untrusted: it is put inside the ``<passages>`` data section with anything
+that could pass for our markup neutralised (closing tags of the section, citation markers
+like ``[2]`` that an article could use to fake a source).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
+
+from assistant.settings import PROMPTS_DIR
+from assistant.types import Passage
+
+__all__ = ["load_template", "answer_prompt", "condense_prompt", "render_passages",
+           "neutralise", "TEMPLATE_NAMES"]
+
+TEMPLATE_NAMES = ("answer_system", "answer_user", "condense", "passage")
+_SECTION_TAG = re.compile(r"</?\s*passages\s*>", re.IGNORECASE)
+_FAKE_CITATION = re.compile(r"\[(\d{1,3})\]")
+
+
+@lru_cache(maxsize=None)
+def load_template(name: str, folder: Path = PROMPTS_DIR) -> PromptTemplate:
+    path = folder / f"{name}.md"
+    return PromptTemplate.from_template(path.read_text(encoding="utf-8").strip() + "\n")
+
+
+def answer_prompt() -> ChatPromptTemplate:
+    return ChatPromptTemplate.from_messages([
+        ("system", load_template("answer_system").template),
+        ("human", load_template("answer_user").template),
+    ])
+
+
+def condense_prompt() -> ChatPromptTemplate:
+    return ChatPromptTemplate.from_messages([("human", load_template("condense").template)])
+
+
+def neutralise(text: str) -> str:
+    """Article text as inert data: no section tags, no citation-looking markers."""
+    text = _SECTION_TAG.sub(" ", text)
+    return _FAKE_CITATION.sub(r"(\1)", text)
+
+
+def render_passages(passages: list[Passage]) -> str:
+    template = load_template("passage")
+    return "\n".join(
+        template.format(
+            n=i,
+            title=neutralise(p.title),
+            outlet=p.outlet or "unknown outlet",
+            published=p.published.isoformat() if p.published else "undated",
+            text=neutralise(p.text.strip()),
+        )
+        for i, p in enumerate(passages, start=1)
+    )

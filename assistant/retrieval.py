@@ -1,0 +1,174 @@
+"""Hybrid retrieval built for news: dense + BM25, fused, time-aware, without duplicates.
+
+1. The question's time words become a published-date window or a recency preference
+   (``assistant.timewords``); nothing published after ``as_of`` is ever retrieved.
+2. Dense (MiniLM in Chroma) and lexical (BM25 in SQLite FTS5) candidates are fused by
+   reciprocal rank: dense finds paraphrases, BM25 finds names, numbers and rare words.
+3. Among near-equals, articles nearer to ``as_of`` win (a mild prior; a strong one when
+   the question asks for the latest news).
+4. Near-duplicate passages (wire copies, the same story from two outlets) collapse into
+   the best-placed one, which lists the others as also reporting it; no article fills
+   more than ``per_article`` of the places.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from assistant.timewords import TimeIntent, resolve, strip_time_words
+from assistant.types import DateWindow, Filters, Passage
+
+__all__ = ["HybridRetriever", "Retrieval", "rrf_fuse", "collapse_duplicates", "MODES"]
+
+MODES = ("hybrid", "dense", "lexical")
+_RRF_K = 60
+_WORDS = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    passages: tuple[Passage, ...]
+    window: DateWindow | None
+    intent: TimeIntent | None = None
+    seconds: float = 0.0
+    filters: Filters = field(default_factory=Filters)
+
+
+def rrf_fuse(rankings: Sequence[Sequence[Passage]], weights: Sequence[float] | None = None) -> list[Passage]:
+    """Reciprocal-rank fusion: score = sum of weight / (60 + rank) over the rankings."""
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[str, float] = {}
+    first: dict[str, Passage] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, passage in enumerate(ranking):
+            scores[passage.chunk_id] = scores.get(passage.chunk_id, 0.0) + weight / (_RRF_K + rank + 1)
+            first.setdefault(passage.chunk_id, passage)
+    ordered = sorted(scores, key=lambda cid: -scores[cid])
+    return [replace(first[cid], score=scores[cid]) for cid in ordered]
+
+
+def _shingles(text: str, n: int = 4) -> frozenset[tuple[str, ...]]:
+    words = _WORDS.findall(text.lower())
+    return frozenset(tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1)))
+
+
+def _similar(a: frozenset, b: frozenset, threshold: float) -> bool:
+    if not a or not b:
+        return False
+    overlap = len(a & b)
+    # Containment rather than Jaccard: a short wire copy inside a longer rewrite is a copy.
+    return overlap / min(len(a), len(b)) >= threshold
+
+
+def collapse_duplicates(
+    passages: Sequence[Passage], *, threshold: float = 0.6, per_article: int = 2
+) -> list[Passage]:
+    """Keep the first of each group of near-duplicates; it lists the others' articles."""
+    kept: list[tuple[Passage, frozenset]] = []
+    per: dict[str, int] = {}
+    for passage in passages:
+        sh = _shingles(passage.text)
+        for i, (other, other_sh) in enumerate(kept):
+            if _similar(sh, other_sh, threshold):
+                if passage.article_id != other.article_id and passage.url not in {
+                    u for _, _, u in other.also_reporting
+                } and passage.url != other.url:
+                    extra = (passage.title, passage.outlet, passage.url)
+                    kept[i] = (replace(other, also_reporting=(*other.also_reporting, extra)), other_sh)
+                break
+        else:
+            if per.get(passage.article_id, 0) >= per_article:
+                continue
+            per[passage.article_id] = per.get(passage.article_id, 0) + 1
+            kept.append((passage, sh))
+    return [p for p, _ in kept]
+
+
+def recency_boost(published: dt.date | None, as_of: dt.date, strength: float) -> float:
+    """A multiplier in [1, 1 + strength]: 1 + strength today, half of that ~30 days back."""
+    if published is None or strength <= 0:
+        return 1.0
+    age = max(0, (as_of - published).days)
+    return 1.0 + strength * math.exp(-age / 45.0)
+
+
+def _merge_filters(filters: Filters, window: DateWindow | None, as_of: dt.date) -> Filters:
+    since = max((d for d in (filters.since, window and window.start) if d), default=None)
+    until = min((d for d in (filters.until, window and window.end, as_of) if d), default=as_of)
+    return replace(filters, since=since, until=until)
+
+
+class HybridRetriever:
+    """Turns a question into the top passages. ``mode`` 'dense'/'lexical' are baselines."""
+
+    def __init__(
+        self,
+        store: Any,
+        embeddings: Any,
+        *,
+        candidates: int = 50,
+        mode: str = "hybrid",
+        base_recency: float = 0.1,
+        per_article: int = 2,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        self.store, self.embeddings = store, embeddings
+        self.candidates, self.mode = candidates, mode
+        self.base_recency, self.per_article = base_recency, per_article
+        self._last_query: tuple[str, list[float]] = ("", [])
+
+    def retrieve(
+        self,
+        question: str,
+        *,
+        k: int,
+        as_of: dt.date,
+        filters: Filters | None = None,
+    ) -> Retrieval:
+        started = time.perf_counter()
+        filters = filters or Filters()
+        if self.mode != "hybrid":  # plain baselines: no time words, prior or collapsing
+            ranked = self._ranked(question, question, _merge_filters(filters, None, as_of))
+            return Retrieval(tuple(ranked[:k]), None, None, time.perf_counter() - started, filters)
+        intent = resolve(question, as_of)
+        window = intent.window
+        lexical_query = strip_time_words(question, intent)
+        ranked = self._ranked(question, lexical_query, _merge_filters(filters, window, as_of))
+        if window is not None and len(ranked) < k:
+            # The window found too little: widen to everything up to as_of, windowed first.
+            wider = self._ranked(question, lexical_query, _merge_filters(filters, None, as_of))
+            seen = {p.chunk_id for p in ranked}
+            ranked += [p for p in wider if p.chunk_id not in seen]
+            if not any(window.contains(p.published) for p in ranked[:k]):
+                window = None
+        strength = self.base_recency + intent.recency
+        ranked.sort(key=lambda p: -p.score * recency_boost(p.published, as_of, strength))
+        passages = collapse_duplicates(ranked, per_article=self.per_article)[:k]
+        return Retrieval(tuple(passages), window, intent, time.perf_counter() - started, filters)
+
+    def _ranked(self, question: str, lexical_query: str, filters: Filters) -> list[Passage]:
+        n = self.candidates
+        dense: list[Passage] = []
+        lexical: list[Passage] = []
+        if self.mode in ("hybrid", "dense"):
+            dense = self.store.dense_search(self._query_vector(question), n, filters)
+        if self.mode in ("hybrid", "lexical"):
+            lexical = self.store.lexical_search(lexical_query, n, filters)
+        if self.mode == "dense":
+            return dense
+        if self.mode == "lexical":
+            return lexical
+        return rrf_fuse([dense, lexical])
+
+    def _query_vector(self, question: str) -> list[float]:
+        # One question is often searched twice (windowed, then wider): embed it once.
+        if self._last_query[0] != question:
+            self._last_query = (question, self.embeddings.embed_query(question))
+        return self._last_query[1]

@@ -1,0 +1,78 @@
+"""All settings in one typed object, read from ``ASSISTANT_*`` environment variables once.
+
+Build one with ``Settings()`` (environment) or ``Settings(data_dir=...)`` (explicit values
+win); pass it down. Nothing else in the package reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "REPO_ROOT", "BUNDLED_ARTICLES", "PROMPTS_DIR"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_ARTICLES = REPO_ROOT / "data" / "articles"
+PROMPTS_DIR = REPO_ROOT / "prompts"
+
+
+def _default_data_dir() -> Path:
+    return Path(user_data_dir("news-assistant", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore", frozen=True)
+
+    # Where the index lives: never the source tree.
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    collection: str = "news"
+    # Set to use a Chroma server (chromadb.HttpClient) instead of the embedded store.
+    chroma_url: str | None = None
+
+    # Embeddings: "auto" picks bf16 weights where the CPU does bf16 natively, else fp32.
+    embed_precision: Literal["auto", "bf16", "fp32"] = "auto"
+    embed_batch_size: int = Field(default=64, ge=1)
+    # Overlap between neighbouring chunks, in word pieces.
+    chunk_overlap_tokens: int = Field(default=48, ge=0)
+
+    # LLM: "local" is the bundled packaged GGUF; "gguf" any GGUF file by path;
+    # "ollama" an Ollama server; "openai" any OpenAI-compatible endpoint; "fake" scripted.
+    llm_backend: Literal["local", "gguf", "ollama", "openai", "fake"] = "local"
+    llm_model: str = "qwen2.5-0.5b"
+    llm_path: Path | None = None
+    llm_url: str | None = None
+    llm_api_key: str | None = None
+    llm_context: int = Field(default=4096, ge=512)
+    llm_max_tokens: int = Field(default=160, ge=16)
+    llm_threads: int | None = None
+    llm_timeout_s: float = Field(default=120.0, gt=0)
+
+    # Retrieval
+    top_k: int = Field(default=5, ge=1, le=20)
+    candidates: int = Field(default=50, ge=5)
+    max_question_chars: int = Field(default=1000, ge=10)
+
+    # App
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str | None = None  # "user:password"
+    max_upload_mb: int = Field(default=50, ge=1)
+    llm_concurrency: int = Field(default=1, ge=1)
+    articles: Path | None = None
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def lexical_path(self) -> Path:
+        return self.data_dir / f"{self.collection}.sqlite"

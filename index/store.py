@@ -1,0 +1,439 @@
+"""The index: Chroma for vectors, SQLite for the manifest and the lexical (BM25) index.
+
+Why two stores, and how they stay in step
+-----------------------------------------
+Chroma holds one record per chunk (vector, passage text, metadata). Chroma has no local
+BM25, so the lexical side is SQLite FTS5 (BM25 ranking built in, porter stemming), in the
+same SQLite file as the manifest of ingested articles. One SQLite transaction updates an
+article's manifest row and its lexical rows together, so those two can never disagree;
+no full rebuild of the lexical index is ever needed, and it persists as it is written.
+
+Chroma is written between two SQLite commits, crash-safely:
+
+1. ``begin``: the article is marked ``pending`` in the manifest (committed).
+2. Its old chunks are deleted from Chroma and its new chunks upserted, under
+   deterministic ids (``{article}:{kind}:{position}``), so a replay writes the same records.
+3. ``commit``: lexical rows replaced and the article marked ``done`` (one transaction).
+
+A process killed anywhere in between leaves the article ``pending``; the next run
+(``recover()``) deletes whatever Chroma holds for it and ingests it again. So after any
+crash and a rerun, every article is in the index exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import EmptyIndexError, IndexError_
+from assistant.types import Article, Chunk, Filters, Passage
+
+__all__ = ["ChunkStore", "ManifestEntry", "IndexStats", "date_number", "open_chroma"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    url TEXT NOT NULL,
+    outlet TEXT NOT NULL,
+    published TEXT,
+    n_chunks INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT UNIQUE NOT NULL,
+    article_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    published_num INTEGER,
+    outlet TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(body, tokenize='porter unicode61');
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+# Words that match nearly every passage: they only slow FTS5 down and add noise.
+_STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    out over own same she should so some such than that the their theirs them then there these
+    they this those through to too under until up very was we were what when where which while
+    who whom why will with would you your yours what's which's who's according said says say
+    new recent recently latest week month year today yesterday""".split()
+)
+_TERM = re.compile(r"\w+", re.UNICODE)
+
+
+def date_number(day: dt.date | None) -> int | None:
+    """A date as the number YYYYMMDD: readable, and ordered for range filters."""
+    return day.year * 10_000 + day.month * 100 + day.day if day else None
+
+
+def _number_to_date(value: Any) -> dt.date | None:
+    if not isinstance(value, int) or value <= 0:
+        return None
+    return dt.date(value // 10_000, value // 100 % 100, value % 100)
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    id: str
+    content_hash: str
+    source: str
+    state: str
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    articles: int
+    chunks: int
+    first_published: str | None
+    last_published: str | None
+    outlets: dict[str, int]
+
+    def to_json(self) -> dict:
+        return {
+            "articles": self.articles,
+            "chunks": self.chunks,
+            "first_published": self.first_published,
+            "last_published": self.last_published,
+            "outlets": self.outlets,
+        }
+
+
+def open_chroma(chroma_dir: Path, chroma_url: str | None):
+    """An embedded Chroma client in ``chroma_dir``, or an HTTP client for ``chroma_url``."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if chroma_url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=parts.hostname or "127.0.0.1",
+                port=parts.port or 8000,
+                ssl=parts.scheme == "https",
+                settings=settings,
+            )
+        except Exception as exc:  # chromadb raises bare ValueError/ConnectionError here
+            raise IndexError_(
+                f"cannot reach the Chroma server at {chroma_url} ({exc}): start it with "
+                "`chroma run --path DIR --host 127.0.0.1 --port 8000`, or unset "
+                "ASSISTANT_CHROMA_URL to use the embedded store"
+            ) from exc
+    chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(chroma_dir), settings=settings)
+
+
+def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "article_id": article.id,
+        "title": article.title,
+        "url": article.url,
+        "outlet": article.outlet,
+        "author": article.author,
+        "published": article.published.isoformat() if article.published else "",
+        "kind": chunk.kind,
+        "position": chunk.position,
+        "start": chunk.start,
+        "end": chunk.end,
+        "source": article.source,
+    }
+    number = date_number(article.published)
+    if number is not None:  # absent, not null: range filters then leave undated articles out
+        meta["published_num"] = number
+    return meta
+
+
+class ChunkStore:
+    """Chroma collection + SQLite manifest and lexical index for one collection."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        collection: str = "news",
+        *,
+        chroma_url: str | None = None,
+        client: Any = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.collection_name = collection
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.data_dir / f"{collection}.sqlite", check_same_thread=False, timeout=60
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise IndexError_(
+                f"cannot open the index in {self.data_dir} ({exc}): check that the folder is "
+                "writable and the disk has space, or set ASSISTANT_DATA_DIR elsewhere"
+            ) from exc
+        self._lock = threading.RLock()
+        self._client = client or open_chroma(self.data_dir / "chroma", chroma_url)
+        self._collection = self._client.get_or_create_collection(
+            collection, embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+
+    # -- manifest ---------------------------------------------------------------------
+    def manifest(self) -> dict[str, ManifestEntry]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, content_hash, source, state FROM articles")
+            return {r[0]: ManifestEntry(*r) for r in rows}
+
+    def version(self) -> int:
+        """A number that changes whenever the index content changes (for caches)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _bump_version(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta(key, value) VALUES('version', '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    # -- writing ----------------------------------------------------------------------
+    def write(self, items: Sequence[tuple[Article, Sequence[Chunk]]], embeddings: Any) -> None:
+        """Replace each article's chunks with the given ones, crash-safely (module doc)."""
+        if not items:
+            return
+        ids = [a.id for a, _ in items]
+        with self._lock, self._db:
+            now = time.time()
+            self._db.executemany(
+                "INSERT INTO articles(id, content_hash, source, title, url, outlet, published,"
+                " n_chunks, state, updated_at) VALUES(?, '', ?, ?, ?, ?, ?, 0, 'pending', ?)"
+                " ON CONFLICT(id) DO UPDATE SET state='pending', updated_at=excluded.updated_at",
+                [
+                    (a.id, a.source, a.title, a.url, a.outlet, _iso(a.published), now)
+                    for a, _ in items
+                ],
+            )
+        self._delete_vectors(ids, keep={c.id for _, chunks in items for c in chunks})
+        chunks = [(a, c) for a, cs in items for c in cs]
+        self._upsert_vectors(chunks, embeddings)
+        with self._lock, self._db:
+            self._delete_lexical(ids)
+            self._db.executemany(
+                "INSERT INTO chunks(id, article_id, kind, position, start, \"end\","
+                " published_num, outlet, text) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (c.id, a.id, c.kind, c.position, c.start, c.end,
+                     date_number(a.published), a.outlet, c.text)
+                    for a, c in chunks
+                ],
+            )
+            self._db.executemany(
+                "INSERT INTO chunks_fts(rowid, body) SELECT rowid, ? FROM chunks WHERE id = ?",
+                [(c.embed_text, c.id) for _, c in chunks],
+            )
+            self._db.executemany(
+                "UPDATE articles SET content_hash=?, source=?, title=?, url=?, outlet=?,"
+                " published=?, n_chunks=?, state='done', updated_at=? WHERE id=?",
+                [
+                    (a.content_hash, a.source, a.title, a.url, a.outlet, _iso(a.published),
+                     len(cs), time.time(), a.id)
+                    for a, cs in items
+                ],
+            )
+            self._bump_version()
+
+    def remove(self, article_ids: Iterable[str]) -> int:
+        ids = list(article_ids)
+        if not ids:
+            return 0
+        with self._lock, self._db:
+            self._db.executemany(
+                "UPDATE articles SET state='pending' WHERE id=?", [(i,) for i in ids]
+            )
+        self._delete_vectors(ids)
+        with self._lock, self._db:
+            self._delete_lexical(ids)
+            self._db.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in ids])
+            self._bump_version()
+        return len(ids)
+
+    def recover(self) -> list[str]:
+        """Undo what a killed run left half-written; returns the article ids it cleared."""
+        with self._lock:
+            pending = [r[0] for r in self._db.execute("SELECT id FROM articles WHERE state='pending'")]
+        self.remove(pending)
+        return pending
+
+    def _delete_vectors(self, article_ids: list[str], keep: set[str] = frozenset()) -> None:
+        for start in range(0, len(article_ids), 500):
+            batch = article_ids[start : start + 500]
+            where = {"article_id": batch[0]} if len(batch) == 1 else {"article_id": {"$in": batch}}
+            found = self._collection.get(where=where, include=[])["ids"]
+            stale = [i for i in found if i not in keep]
+            if stale:
+                self._collection.delete(ids=stale)
+
+    def _upsert_vectors(self, chunks: list[tuple[Article, Chunk]], embeddings: Any) -> None:
+        step = 2000
+        for start in range(0, len(chunks), step):
+            part = chunks[start : start + step]
+            self._collection.upsert(
+                ids=[c.id for _, c in part],
+                embeddings=embeddings[start : start + step],
+                documents=[c.text for _, c in part],
+                metadatas=[_chunk_metadata(a, c) for a, c in part],
+            )
+
+    def _delete_lexical(self, article_ids: list[str]) -> None:
+        marks = ",".join("?" * len(article_ids))
+        self._db.execute(
+            f"DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE article_id IN ({marks}))",
+            article_ids,
+        )
+        self._db.execute(f"DELETE FROM chunks WHERE article_id IN ({marks})", article_ids)
+
+    # -- reading ----------------------------------------------------------------------
+    def count_chunks(self) -> int:
+        return self._collection.count()
+
+    def require_content(self) -> None:
+        if self.count_chunks() == 0:
+            raise EmptyIndexError(
+                "the index is empty: run `assistant ingest PATH` first (or add articles in the "
+                "app's Collection tab)"
+            )
+
+    def stats(self) -> IndexStats:
+        with self._lock:
+            n, first, last = self._db.execute(
+                "SELECT COUNT(*), MIN(published), MAX(published) FROM articles WHERE state='done'"
+            ).fetchone()
+            outlets = dict(
+                self._db.execute(
+                    "SELECT outlet, COUNT(*) FROM articles WHERE state='done' GROUP BY outlet"
+                    " ORDER BY COUNT(*) DESC, outlet"
+                ).fetchall()
+            )
+        return IndexStats(n, self.count_chunks(), first, last, outlets)
+
+    def dense_search(self, vector: Sequence[float], k: int, filters: Filters) -> list[Passage]:
+        if self.count_chunks() == 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[list(vector)],
+            n_results=k,
+            where=_chroma_where(filters),
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            _passage(chunk_id, doc, meta, 1.0 - float(dist))
+            for chunk_id, doc, meta, dist in zip(
+                result["ids"][0], result["documents"][0], result["metadatas"][0],
+                result["distances"][0],
+            )
+        ]
+
+    def lexical_search(self, query: str, k: int, filters: Filters) -> list[Passage]:
+        terms = [t for t in _TERM.findall(query.lower()) if t not in _STOPWORDS]
+        if not terms:
+            return []
+        match = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
+        sql, params = _lexical_sql(match, k, filters)
+        with self._lock:
+            try:
+                rows = self._db.execute(sql, params).fetchall()
+            except sqlite3.OperationalError:
+                return []
+        return self.passages([r[0] for r in rows], scores=[-r[1] for r in rows])
+
+    def passages(self, chunk_ids: list[str], scores: Sequence[float] | None = None) -> list[Passage]:
+        """Passages for chunk ids, in the order given."""
+        if not chunk_ids:
+            return []
+        got = self._collection.get(ids=chunk_ids, include=["documents", "metadatas"])
+        by_id = {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
+        scores = scores or [0.0] * len(chunk_ids)
+        return [
+            _passage(i, *by_id[i], s) for i, s in zip(chunk_ids, scores) if i in by_id
+        ]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _passage(chunk_id: str, text: str, meta: dict, score: float) -> Passage:
+    return Passage(
+        chunk_id=chunk_id,
+        article_id=str(meta.get("article_id", "")),
+        text=text,
+        title=str(meta.get("title", "")),
+        url=str(meta.get("url", "")),
+        outlet=str(meta.get("outlet", "")),
+        published=_number_to_date(meta.get("published_num")),
+        kind=str(meta.get("kind", "content")),
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        score=score,
+    )
+
+
+def _chroma_where(filters: Filters) -> dict | None:
+    clauses: list[dict] = []
+    if filters.since:
+        clauses.append({"published_num": {"$gte": date_number(filters.since)}})
+    if filters.until:
+        clauses.append({"published_num": {"$lte": date_number(filters.until)}})
+    if filters.outlets:
+        clauses.append({"outlet": {"$in": list(filters.outlets)}})
+    if filters.exclude_articles:
+        clauses.append({"article_id": {"$nin": list(filters.exclude_articles)}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _lexical_sql(match: str, k: int, filters: Filters) -> tuple[str, list]:
+    where = ["chunks_fts MATCH ?"]
+    params: list[Any] = [match]
+    if filters.since:
+        where.append("c.published_num >= ?")
+        params.append(date_number(filters.since))
+    if filters.until:
+        where.append("c.published_num <= ?")
+        params.append(date_number(filters.until))
+    if filters.outlets:
+        where.append(f"c.outlet IN ({','.join('?' * len(filters.outlets))})")
+        params.extend(filters.outlets)
+    if filters.exclude_articles:
+        where.append(f"c.article_id NOT IN ({','.join('?' * len(filters.exclude_articles))})")
+        params.extend(filters.exclude_articles)
+    sql = (
+        "SELECT c.id, bm25(chunks_fts) AS s FROM chunks_fts JOIN chunks c"
+        " ON c.rowid = chunks_fts.rowid WHERE " + " AND ".join(where) + " ORDER BY s LIMIT ?"
+    )
+    return sql, [*params, k]
+

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the assistant and everything it needs into .venv/ in this checkout.
+# Safe to run again: what is already installed is kept.
+#   bash scripts/setup.sh          the assistant (models included)
+#   bash scripts/setup.sh --test   the same, plus what the test suite needs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+pip() { .venv/bin/python -m pip --disable-pip-version-check "$@"; }
+pip install -q --upgrade "pip>=24"
+
+# torch first, from pip: this exact version is the CPU build; a resolver left to itself
+# pulls a multi-GB CUDA build.
+pip install -q torch==2.13.0
+
+# llama-cpp-python is source-only; its default native build segfaults on CPUs with AMX,
+# so build a portable AVX2 variant, never from a cached wheel built otherwise.
+if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
+  echo "building llama-cpp-python (about 4 minutes on 2 cores)..." >&2
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+    pip install -q --no-cache-dir -c requirements.lock llama-cpp-python
+fi
+
+extras=llm
+[ "${1:-}" = "--test" ] && extras=llm,test
+pip install -q -c requirements.lock -e ".[$extras]"
+echo "installed into .venv/ (console script: .venv/bin/assistant)" >&2
