@@ -64,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("path", type=Path)
     ev.add_argument("--limit", type=int, default=None)
     ev.add_argument("--retrieval-only", action="store_true")
-    ev.add_argument("--baselines", action="store_true", help="also score plain BM25 and dense")
+    ev.add_argument("--no-baselines", action="store_true", help="skip plain BM25 and dense")
+    ev.add_argument("--no-absent", action="store_true", help="skip the answer-absent run")
+    ev.add_argument("--answers", type=Path, help="write each question's answers here (JSON Lines)")
     ev.add_argument("--json", action="store_true")
 
     for p in (ingest, stats, ask, ev):
@@ -192,8 +194,10 @@ def _cmd_eval(assistant: Any, args: argparse.Namespace) -> int:
     from assistant.eval import run_eval
 
     result = run_eval(assistant, args.path, limit=args.limit,
-                      retrieval_only=args.retrieval_only, baselines=args.baselines,
-                      progress=not args.json)
+                      retrieval_only=args.retrieval_only, baselines=not args.no_baselines,
+                      absent=not args.no_absent, progress=not args.json)
+    if args.answers:
+        args.answers.write_text("".join(json.dumps(a) + "\n" for a in result.answers))
     print(json.dumps(result.to_json()) if args.json else result.table())
     return 0
 

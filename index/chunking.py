@@ -88,12 +88,17 @@ class TokenCounter:
 
         self._tokenizer = tokenizer
         splits_on_blanks = (
-            pre_tokenizers.BertPreTokenizer | pre_tokenizers.Whitespace | pre_tokenizers.WhitespaceSplit
+            pre_tokenizers.BertPreTokenizer
+            | pre_tokenizers.Whitespace
+            | pre_tokenizers.WhitespaceSplit
+        )
+        char_local = tokenizer.normalizer is None or isinstance(
+            tokenizer.normalizer, normalizers.BertNormalizer
         )
         self.whitespace_additive = (
             isinstance(tokenizer.model, models.WordPiece)
             and isinstance(tokenizer.pre_tokenizer, splits_on_blanks)
-            and (tokenizer.normalizer is None or isinstance(tokenizer.normalizer, normalizers.BertNormalizer))
+            and char_local
         )
 
     def __call__(self, text: str) -> int:
@@ -200,20 +205,22 @@ class Chunker:
         header = self._header(article)
         sections = self._sections(article)
         budget = self.max_tokens - self._special - self._content_tokens(header)
+        surcharge = 0
         while True:
-            planned = self._build(article, header, sections, budget)
+            planned = self._build(article, header, sections, budget, surcharge)
             check = [chunk.embed_text for chunk, glued in planned if glued or self.verify]
-            excess = max((n - self.max_tokens for n in self._count_many(check)), default=0)
+            counts = self._count_many(check) if check else []
+            excess = max((n - self.max_tokens for n in counts), default=0)
             if excess <= 0:
                 return [chunk for chunk, _ in planned]
-            # A sum of sentence counts was off (a tokenizer whose pieces span blanks, or a
-            # word cut mid-way): replan with a budget smaller by the overshoot.
+            # The sums of sentence counts were low (a tokenizer whose pieces span blanks, or
+            # a word cut mid-way): replan with a smaller budget, and charge every joint a
+            # token more so that many small sentences cannot keep adding up short.
             budget -= excess
-            if budget < 8:
-                raise ConfigError(
-                    f"article {article.id}: cannot fit passages into max_tokens="
-                    f"{self.max_tokens}; raise it"
-                )
+            surcharge += 1
+            if budget - surcharge < 8:
+                # Estimates are hopeless for this counter: pack by counting every candidate.
+                return [c for c, _ in self._build(article, header, sections, 0, exact=True)]
 
     # -- header ---------------------------------------------------------------------------
 
@@ -259,10 +266,15 @@ class Chunker:
         of words, so that overlap still works inside a giant sentence."""
         if all(n <= budget for n in section.tokens):
             return _Pieces(section.segments, section.tokens, [False] * len(section.tokens))
-        size = budget if self.overlap_tokens == 0 else max(8, min(budget, self.overlap_tokens // 2))
+        size = budget
+        if self.overlap_tokens:
+            size = max(8, min(budget, self.overlap_tokens // 2))
         out = _Pieces([], [], [])
         for span, n in zip(section.segments, section.tokens):
-            parts = [(span, n, False)] if n <= budget else self._split_long(section.text, span, size)
+            if n <= budget:
+                parts = [(span, n, False)]
+            else:
+                parts = self._split_long(section.text, span, size)
             for sub, m, glued in parts:
                 out.spans.append(sub)
                 out.tokens.append(m)
@@ -293,13 +305,27 @@ class Chunker:
     # -- packing --------------------------------------------------------------------------
 
     def _build(
-        self, article: Article, header: str, sections: list[_Section], budget: int
+        self,
+        article: Article,
+        header: str,
+        sections: list[_Section],
+        budget: int,
+        surcharge: int = 0,
+        *,
+        exact: bool = False,
     ) -> list[tuple[Chunk, bool]]:
         """The chunks, each with whether it holds a mid-word cut (so must be counted)."""
         planned: list[tuple[Chunk, bool]] = []
         for section in sections:
-            pieces = self._pieces(section, budget)
-            for first, last in self._plan(section.text, pieces, budget):
+            if exact:
+                pieces = self._pieces(section, self.max_tokens // 4)
+                ranges = self._plan_exact(article, header, section.text, pieces)
+            else:
+                pieces = self._pieces(section, budget - surcharge)
+                if surcharge:
+                    pieces.tokens = [n + surcharge for n in pieces.tokens]
+                ranges = self._plan(section.text, pieces, budget)
+            for first, last in ranges:
                 start, end = pieces.spans[first][0], pieces.spans[last - 1][1]
                 text = section.text[start:end]
                 position = len(planned)
@@ -340,6 +366,42 @@ class Chunker:
                 total += tokens[k - 1]
                 k -= 1
             ranges[-1] = (k, n)
+        return ranges
+
+    def _plan_exact(
+        self, article: Article, header: str, text: str, pieces: _Pieces
+    ) -> list[Span]:
+        """Like :meth:`_plan`, but every candidate chunk is counted: slow, for counters
+        whose sums say nothing about the whole."""
+        spans = pieces.spans
+
+        def fits(i: int, j: int) -> bool:
+            return self._count(header + text[spans[i][0] : spans[j - 1][1]]) <= self.max_tokens
+
+        def shared(k: int, j: int) -> int:
+            return self._content_tokens(text[spans[k][0] : spans[j - 1][1]])
+
+        ranges: list[Span] = []
+        n = len(spans)
+        i = 0
+        while i < n:
+            if not fits(i, i + 1):
+                raise ConfigError(
+                    f"article {article.id}: a passage does not fit max_tokens="
+                    f"{self.max_tokens} even alone; raise it"
+                )
+            j = i + 1
+            while j < n and fits(i, j + 1):
+                j += 1
+            ranges.append((i, j))
+            if j >= n:
+                break
+            k = j
+            while k - 1 > i and shared(k - 1, j) <= self.overlap_tokens and fits(k - 1, j + 1):
+                k -= 1
+            i = k
+        if len(ranges) == 1 and _words(text, spans, 0, n) < self.min_words:
+            return []
         return ranges
 
     def _overlap_start(self, tokens: list[int], i: int, j: int, budget: int) -> int:

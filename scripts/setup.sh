@@ -23,6 +23,13 @@ if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
 fi
 
 extras=llm
-[ "${1:-}" = "--test" ] && extras=llm,test
+if [ "${1:-}" = "--test" ]; then
+  extras=llm,test
+  # The browser test drives Debian's Chromium (browser downloads are impossible here).
+  if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "installing chromium for the browser test..." >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
 pip install -q -c requirements.lock -e ".[$extras]"
 echo "installed into .venv/ (console script: .venv/bin/assistant)" >&2

@@ -80,8 +80,11 @@ def test_packaged_model_answers_from_the_passage(name: str, data_dir: Path) -> N
     print(f"\n{name}: load+join {load_s:.2f}s, first token {first_s:.2f}s, total {total_s:.2f}s")
     print(f"{name} answer: {answer!r}")
 
-    assert 0 < llm.count_tokens(QUESTION) < len(QUESTION) / 2  # a real tokenizer
-    assert llm.invoke(PROMPT.invoke({"question": QUESTION})) == answer  # deterministic
+    try:
+        assert 0 < llm.count_tokens(QUESTION) < len(QUESTION) / 2  # a real tokenizer
+        assert llm.invoke(PROMPT.invoke({"question": QUESTION})) == answer  # deterministic
+    finally:
+        llm.close()
     if name == "qwen2.5-0.5b":
         assert "55" in answer
     else:  # 135M parameters: it must answer, but is not held to the fact

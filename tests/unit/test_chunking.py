@@ -113,16 +113,27 @@ def test_word_longer_than_the_budget_is_cut_and_still_fits() -> None:
     assert "".join(c.text for c in chunks).count("-") >= 500
 
 
-def test_counter_that_is_not_additive_is_verified_and_replanned() -> None:
-    # Counts characters, so the blanks joining sentences add tokens the sums miss.
-    def chars(text: str) -> int:
-        return len(text) // 3 + 2
+def _chars(text: str) -> int:
+    """Counts characters, so the blanks joining sentences add tokens the sums miss."""
+    return len(text) // 3 + 2
 
-    article = _article(_long_content())
-    chunker = Chunker(chars, max_tokens=100, overlap_tokens=20)
+
+@pytest.mark.parametrize(
+    ("content", "max_tokens"),
+    [
+        (_long_content(), 100),  # sums a little low: a smaller budget fixes it
+        (("Yes. No. " + "   \n  \n  ") * 40, 48),  # sums hopeless: every chunk is counted
+    ],
+)
+def test_counter_that_is_not_additive_is_verified_and_replanned(
+    content: str, max_tokens: int
+) -> None:
+    article = _article(content)
+    chunker = Chunker(_chars, max_tokens=max_tokens, overlap_tokens=8)
     assert chunker.verify
     chunks = chunker.chunk(article)
-    assert all(chars(c.embed_text) <= 100 for c in chunks)
+    assert all(_chars(c.embed_text) <= max_tokens for c in chunks)
+    assert all(article.content[c.start : c.end] == c.text for c in chunks)
     assert _covered_words(article, chunks)
 
 
@@ -130,7 +141,8 @@ def test_header_is_title_and_date_and_counts_against_the_budget() -> None:
     article = _article(_long_content(3))
     chunks = Chunker(word_count_tokens, max_tokens=48, overlap_tokens=8).chunk(article)
     assert all(c.embed_text == HEADER + c.text for c in chunks)
-    undated = Chunker(word_count_tokens).chunk(_article("One short sentence is here.", published=None))
+    undated_article = _article("One short sentence is here.", published=None)
+    undated = Chunker(word_count_tokens).chunk(undated_article)
     assert undated[0].embed_text == f"{TITLE}\nOne short sentence is here."
 
 
@@ -218,7 +230,8 @@ def test_any_text_fits_and_maps_back(
 ) -> None:
     content = "".join(s + sep for s, sep in sentences)
     article = _article(content)
-    chunks = Chunker(word_count_tokens, max_tokens=max_tokens, overlap_tokens=overlap).chunk(article)
+    chunker = Chunker(word_count_tokens, max_tokens=max_tokens, overlap_tokens=overlap)
+    chunks = chunker.chunk(article)
     _assert_well_formed(article, chunks, max_tokens)
     if len(re.findall(r"\w+", content)) >= 4:
         assert _covered_words(article, chunks)

@@ -255,6 +255,51 @@ def test_openai_error_event_inside_the_stream(server: ChatServer) -> None:
         openai_llm(server.url).invoke("hi")
 
 
+def by_stream_flag(server: ChatServer, streamed: Reply, plain: Reply) -> Reply:
+    def reply(handler: BaseHTTPRequestHandler) -> None:
+        (streamed if server.seen[-1].body["stream"] else plain)(handler)
+
+    return reply
+
+
+def test_openai_silent_stream_failure_is_asked_again_unstreamed(server: ChatServer) -> None:
+    # What llama-cpp-python's server does with a prompt longer than its context.
+    context_error = {"error": {"message": "maximum context length is 2048 tokens"}}
+    server.reply = by_stream_flag(server, sse([]), error(400, context_error))
+
+    with pytest.raises(ContextOverflowError, match="2048"):
+        openai_llm(server.url).invoke("a long prompt")
+    assert [s.body["stream"] for s in server.seen] == [True, False]
+
+
+def test_openai_silent_stream_failure_then_an_answer(server: ChatServer) -> None:
+    answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "55 [1]"}}]}
+    server.reply = by_stream_flag(server, sse([]), error(200, answer))
+
+    assert openai_llm(server.url).invoke("q") == "55 [1]"
+
+
+def test_openai_stream_cut_off_midway(server: ChatServer) -> None:
+    server.reply = sse(openai_chunks(PIECES)[:3])  # no finish_reason, no [DONE]
+
+    with pytest.raises(LLMError, match="broke off"):
+        list(openai_llm(server.url).stream("q"))
+    assert len(server.seen) == 1  # what was already shown is not asked for again
+
+
+def test_openai_stream_without_done_marker_but_finished(server: ChatServer) -> None:
+    server.reply = sse(openai_chunks(PIECES)[:-1])
+
+    assert openai_llm(server.url).invoke("q") == "".join(PIECES)
+
+
+def test_openai_garbage_in_the_stream(server: ChatServer) -> None:
+    server.reply = sse(["<html>proxy error</html>"])
+
+    with pytest.raises(LLMError, match="not JSON"):
+        openai_llm(server.url).invoke("q")
+
+
 # ---------------------------------------------------------------- Ollama
 
 
@@ -293,6 +338,13 @@ def test_ollama_error_line_inside_the_stream(server: ChatServer) -> None:
     server.reply = ndjson([{"message": {"content": "a"}, "done": False}, {"error": "boom"}])
 
     with pytest.raises(LLMError, match="boom"):
+        ollama_llm(server.url).invoke("hi")
+
+
+def test_ollama_stream_cut_off(server: ChatServer) -> None:
+    server.reply = ndjson([{"message": {"content": "a"}, "done": False}])
+
+    with pytest.raises(LLMError, match="broke off"):
         ollama_llm(server.url).invoke("hi")
 
 

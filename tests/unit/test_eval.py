@@ -1,0 +1,62 @@
+import json
+import re
+import shutil
+
+from assistant.eval import answer_correct, load_questions, run_eval, score_retrieval
+from assistant.testing import ScriptedLLM
+from assistant.types import Passage
+from tests.conftest import FIXTURES, SEED
+
+
+def test_scoring_rules_follow_the_dataset_readme():
+    assert answer_correct("It is  OMAN [1].", "Oman")
+    assert not answer_correct("Jordan [2]", "Oman")
+    assert not answer_correct("Oman " + "word " * 60, "Oman")  # over 60 words is wrong
+    passages = [Passage(str(i), str(i), t, "", "", "", None) for i, t in
+                enumerate(["nothing here", "the Gulf  of America renaming"])]
+    assert score_retrieval(passages, "gulf of america") == 2
+    assert score_retrieval(passages, "Oman") is None
+
+
+def _eval_folder(tmp_path):
+    folder = tmp_path / "evalset"
+    (folder / "articles").mkdir(parents=True)
+    for f in FIXTURES.glob("*.txt"):
+        shutil.copy(f, folder / "articles")
+    shutil.copy(SEED, folder / "articles")
+    questions = [
+        {"id": "q1", "question": "How much gas could Russia supply to Iran each year?",
+         "question_date": "2025-01-20", "answer": "55 billion", "answer_in": ["0db93cbb78d26b32"]},
+        {"id": "q2", "question": "Who won the world chess championship?",
+         "question_date": "2024-12-15", "answer": "Gukesh", "answer_in": ["x"]},
+    ]
+    (folder / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
+    return folder
+
+
+def test_run_eval_reports_every_figure(make_assistant, tmp_path):
+    def reply(prompt):
+        # Answers from passage [1] when it has the figure, else refuses: a stand-in reader.
+        first = prompt.split("[1]", 1)[1].split("\n[2]", 1)[0] if "[1]" in prompt else ""
+        match = re.search(r"55 billion|Gukesh", first)
+        return f"{match.group(0)} [1]" if match else "The articles don't say."
+
+    a = make_assistant(llm=ScriptedLLM([reply]))
+    result = run_eval(a, _eval_folder(tmp_path), progress=False)
+    j = result.to_json()
+    assert j["questions"] == 2
+    assert j["hit@10"] >= j["hit@5"] >= j["hit@1"] > 0
+    assert set(j["baselines"]) == {"lexical", "dense"}
+    assert 0 < j["accuracy"] <= 1 and j["false_refusal"] <= 0.5
+    assert j["refusal_when_absent"] is not None and j["latency_p50_s"] > 0
+    assert "| hybrid |" in result.table()
+    only = run_eval(a, _eval_folder(tmp_path / "again"), retrieval_only=True, progress=False)
+    assert only.to_json()["accuracy"] is None
+
+
+def test_limit_spreads_questions_over_the_file(tmp_path):
+    folder = tmp_path / "e"
+    (folder / "articles").mkdir(parents=True)
+    (folder / "questions.jsonl").write_text(
+        "".join(json.dumps({"id": str(i)}) + "\n" for i in range(10)))
+    assert [q["id"] for q in load_questions(folder, limit=3)] == ["0", "3", "6"]
