@@ -44,6 +44,7 @@ __all__ = [
     "sanitize_filename",
     "save_uploads",
     "ingest_with_progress",
+    "warm_up",
     "EXAMPLES",
     "UPLOAD_SUFFIXES",
 ]
@@ -265,7 +266,7 @@ class ChatController:
         )
         status = fmt.status_line(record["meta"])
         if record["meta"].get("not_saved"):
-            status += " · ⚠️ this answer could not be saved to the conversation history"
+            status += " · this answer could not be saved to the conversation history"
         return ChatView(
             list(session.messages),
             heading + fmt.source_cards(record["sources"], record["question"]),
@@ -349,18 +350,27 @@ class ChatController:
                 result = ingest_with_progress(self.assistant, [folder], report)
         except AssistantError as exc:
             log.warning("upload not indexed: %s", exc)
-            return f"⚠️ The files were saved but not indexed: {fmt.escape_markdown(str(exc))}"
+            return f"The files were saved but not indexed: {fmt.escape_markdown(str(exc))}"
         except Exception:
             log.exception("indexing uploads failed")
-            return "⚠️ Indexing the uploaded files failed; the error was logged on the server."
-        warnings = [(w.file, w.reason) for w in result.warnings]
-        return fmt.ingest_summary(result.to_json(), refused, warnings)
+            return "Indexing the uploaded files failed; the error was logged on the server."
+        # Reasons name files by their server path: show people only the names they uploaded.
+        inside = str(folder) + "/"
+        summary = result.to_json()
+        summary["failed"] = [
+            {"file": f["file"], "reason": f["reason"].replace(inside, "")}
+            for f in summary["failed"]
+        ]
+        warnings = [(w.file, w.reason.replace(inside, "")) for w in result.warnings]
+        return fmt.ingest_summary(summary, refused, warnings)
 
 
 # -- the Gradio app -------------------------------------------------------------------------
 CSS = """
 .app-header h1 { margin: 0 0 .2rem 0; font-size: 1.6rem; }
 .app-header p { margin: 0; opacity: .75; }
+#past-conversations .wrap { flex-direction: column; gap: .35rem; }
+#past-conversations label { width: 100%; font-size: .85rem; line-height: 1.3; }
 #status { min-height: 1.4em; font-size: .86rem; opacity: .85; }
 #status p { margin: 0; }
 #sources { max-height: 640px; overflow-y: auto; }
@@ -382,7 +392,10 @@ a.source-title:hover { text-decoration: underline; }
 .source-passage mark { background: #fde68a; color: inherit; padding: 0 .1em; border-radius: 3px; }
 .source-also { font-size: .8rem; opacity: .8; margin: .4rem 0 0 2.1rem; }
 .collection-figures { display: flex; gap: 1.6rem; font-size: 1.05rem; margin-bottom: .4rem; }
-.collection-outlets { width: 100%; font-size: .9rem; }
+.collection-outlets { width: 100%; font-size: .9rem; border-collapse: collapse; }
+.collection-outlets th, .collection-outlets td { border: none;
+  border-bottom: 1px solid var(--border-color-primary); padding: .3rem .5rem; }
+#chat .message-content a { font-weight: 600; text-decoration: none; color: var(--link-text-color); }
 .collection-outlets td:last-child, .collection-outlets th:last-child { text-align: right; }
 """
 
@@ -397,6 +410,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "max_file_size": f"{settings.max_upload_mb}mb",
         "show_error": False,  # errors are shown as friendly messages, never as tracebacks
         "ssr_mode": False,
+        "footer_links": ["gradio", "settings"],
         "theme": gr.themes.Soft(primary_hue="blue", neutral_hue="slate"),
         "css": CSS,
     }
@@ -466,66 +480,71 @@ def build_app(assistant: Any, settings: Settings,
     with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
         session = gr.State(Session())
         pending = gr.State("")
+        with gr.Sidebar(width=300, elem_id="sidebar"):
+            gr.Markdown("### Conversations")
+            new_btn = gr.Button("New conversation", variant="primary", elem_id="new-conversation")
+            past = gr.Radio(
+                choices=[], value=None, label="Past conversations", interactive=True,
+                elem_id="past-conversations",
+            )
         gr.HTML(
-            '<div class="app-header"><h1>📰 News assistant</h1><p>Ask about the news in the '
-            "collection. Every answer cites the articles it comes from; the sources show "
-            "beside it.</p></div>"
+            '<div class="app-header"><h1>News assistant</h1><p>Ask about the news in the '
+            "collection. Every answer cites the articles it comes from, shown beside it."
+            "</p></div>"
         )
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=420):
-                        with gr.Row(equal_height=True):
-                            past = gr.Dropdown(
-                                choices=[], value=None, label="Past conversations",
-                                info="Reopen one; it continues where it stopped.",
-                                interactive=True, scale=4, elem_id="past-conversations",
-                            )
-                            new_btn = gr.Button("New conversation", scale=1, size="lg",
-                                                elem_id="new-conversation")
                         chatbot = gr.Chatbot(
-                            label="Conversation", height=500, elem_id="chat",
+                            label="Conversation", height=520, elem_id="chat",
                             latex_delimiters=[], feedback_options=None, buttons=["copy"],
                             placeholder="**Ask a question about the news in the collection.**"
-                                        "<br>Try one of these:",
+                                        "<br>For example:",
                             examples=[{"text": q} for q in EXAMPLES],
                         )
-                        with gr.Row(equal_height=True):
+                        with gr.Row(equal_height=True, elem_id="ask-row"):
                             question = gr.Textbox(
-                                show_label=False, scale=6, lines=1, max_lines=4,
-                                placeholder="Ask a question, e.g. " + EXAMPLES[0],
+                                show_label=False, container=False, scale=8, lines=1,
+                                max_lines=4, placeholder="Ask a question about the news…",
                                 max_length=settings.max_question_chars * 2,
                                 elem_id="question", autofocus=True,
                             )
                             ask_btn = gr.Button("Ask", variant="primary", scale=1,
-                                                elem_id="ask")
-                            clear_btn = gr.Button("Clear", scale=1, elem_id="clear")
-                        with gr.Accordion("Dates and outlets", open=False):
+                                                min_width=80, elem_id="ask")
+                            clear_btn = gr.Button("Clear", scale=1, min_width=80,
+                                                  elem_id="clear")
+                        with gr.Accordion("Dates and outlets", open=False, elem_id="filters"):
                             with gr.Row():
                                 as_of = gr.Textbox(
-                                    label="As of (YYYY-MM-DD)", placeholder="today",
+                                    label="As of", placeholder="today",
                                     info="The day “last week” and “yesterday” count from.",
                                 )
                                 since = gr.Textbox(label="Published from",
-                                                   placeholder="YYYY-MM-DD")
+                                                   placeholder="YYYY-MM-DD",
+                                                   info="Only articles published on or after.")
                                 until = gr.Textbox(label="Published until",
-                                                   placeholder="YYYY-MM-DD")
+                                                   placeholder="YYYY-MM-DD",
+                                                   info="Only articles published on or before.")
                             outlets = gr.Dropdown(
-                                choices=[], multiselect=True, label="Only these outlets",
-                                info="Leave empty to search every outlet.",
+                                choices=[], multiselect=True, label="Outlets",
+                                info="Only articles from these outlets; empty: every outlet.",
+                                elem_id="outlets",
                             )
-                    with gr.Column(scale=2, min_width=340):
+                    with gr.Column(scale=2, min_width=340, elem_id="sources-column"):
                         gr.Markdown("### Sources")
                         status = gr.Markdown(elem_id="status")
                         sources = gr.HTML(SOURCES_PLACEHOLDER, elem_id="sources")
             with gr.Tab("Collection", id="collection"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
+                        gr.Markdown("### In the collection")
                         stats = gr.HTML(elem_id="collection-stats")
                         refresh_btn = gr.Button("Refresh", size="sm", scale=0)
                     with gr.Column(scale=2):
+                        gr.Markdown("### Add articles")
                         files = gr.File(
-                            label="Add articles: .txt (tagged) or .jsonl files",
+                            label=".txt (tagged) or .jsonl files",
                             file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
                             elem_id="upload",
                         )
@@ -619,9 +638,23 @@ def prepare_index(assistant: Any, settings: Settings) -> Any:
     return report
 
 
+def warm_up(assistant: Any) -> None:
+    """Load the embedder and the LLM now, so the first question does not wait for them.
+
+    A model that fails to load is only logged: the question that needs it then gets the
+    friendly message for that error.
+    """
+    try:
+        assistant.embeddings.embed_query("warm up")
+        assistant.llm  # noqa: B018 - building it is the point
+    except Exception as exc:
+        log.warning("could not load a model ahead of the first question: %s", exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own startup checks
     try:
         settings = _settings(args)
         options = launch_options(settings)
@@ -630,6 +663,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         assistant = Assistant(settings)
         prepare_index(assistant, settings)
         demo = build_app(assistant, settings)
+        threading.Thread(target=warm_up, args=(assistant,), name="warm-up", daemon=True).start()
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

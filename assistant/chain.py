@@ -18,11 +18,13 @@ from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 from assistant.errors import ContextOverflowError, QuestionError
 from assistant.prompts import answer_prompt, condense_prompt, render_passages
 from assistant.retrieval import HybridRetriever, Retrieval
+from assistant.terms import content_terms
 from assistant.types import Answer, Citation, Filters, Passage
 
-__all__ = ["AnswerChain", "parse_citations", "is_refusal", "REFUSAL"]
+__all__ = ["AnswerChain", "parse_citations", "attribute", "is_refusal", "REFUSAL"]
 
 REFUSAL = "The articles don't say."
+_TEMPLATE_MARGIN = 32
 _CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _REFUSAL = re.compile(
     r"articles? (?:do(?:es)?n[o'’]?t|do not|does not) (?:say|mention|contain|specify|state)"
@@ -64,6 +66,38 @@ def parse_citations(text: str, passages: Sequence[Passage]) -> tuple[str, tuple[
         for n in sorted(cited)
     )
     return cleaned, citations
+
+
+def attribute(text: str, passages: Sequence[Passage], threshold: float = 0.6) -> int | None:
+    """The passage an uncited answer comes from: the one holding most of its words.
+
+    Small models often answer right but forget the [n]; a claim that is checked against
+    the passages and found there can still point to its article. None when no passage
+    holds at least ``threshold`` of the answer's content words.
+    """
+    best, best_share = None, threshold
+    for n, passage in enumerate(passages, start=1):
+        share = coverage(text, passage)
+        if share >= best_share and (best is None or share > best_share):
+            best, best_share = n, share
+    return best
+
+
+def coverage(text: str, passage: Passage) -> float:
+    """Share of the content words of ``text`` that occur in the passage or its title."""
+    words = set(content_terms(text))
+    if not words:
+        return 0.0
+    return len(words & set(content_terms(f"{passage.title} {passage.text}"))) / len(words)
+
+
+def support(question: str, citations: Sequence[Citation], passages: Sequence[Passage]) -> float:
+    """How much of the question the cited passages are about (0..1).
+
+    An answer whose sources share few of the question's words answers something else: a
+    small model, shown passages near the topic but without the answer, tends to do that.
+    """
+    return max((coverage(question, passages[c.n - 1]) for c in citations), default=0.0)
 
 
 def _history_text(history: Sequence[tuple[str, str]]) -> str:
@@ -173,7 +207,9 @@ class AnswerChain:
         if not passages:
             return None, []
         llm = self.assistant.llm
-        budget = getattr(llm, "context_size", self.settings.llm_context) - self.settings.llm_max_tokens
+        # The chat template adds a few dozen tokens that count_tokens does not see.
+        budget = (getattr(llm, "context_size", self.settings.llm_context)
+                  - self.settings.llm_max_tokens - _TEMPLATE_MARGIN)
         count = getattr(llm, "count_tokens", lambda text: len(text) // 3)
         while passages:
             prompt = self._render(state, passages)
@@ -201,6 +237,17 @@ class AnswerChain:
         shown = state["prompt"][1]
         text, citations = parse_citations(state["text"], shown)
         refused = is_refusal(text) or not text
+        attributed = False
+        if not citations and not refused:
+            n = attribute(text, shown)
+            if n is not None:
+                marked = re.sub(r"([.!?]?)\s*$", lambda m: f" [{n}]{m.group(1)}", text, count=1)
+                text, citations = parse_citations(marked, shown)
+                attributed = True
+        backing = support(state["standalone"], citations, shown)
+        if citations and not refused and backing < self.settings.min_support:
+            # The sources are about something else: say so rather than pass it off.
+            text, citations, refused = REFUSAL, (), True
         total = time.perf_counter() - state["started"]
         return Answer(
             text=text or REFUSAL,
@@ -213,6 +260,8 @@ class AnswerChain:
                 "total_s": total,
             },
             grounded=bool(citations),
+            attributed=attributed,
             refused=refused,
+            support=backing,
             question=state["standalone"],
         )

@@ -181,6 +181,8 @@ def _print_sources(result: Any) -> None:
     if result.date_window is not None:
         w = result.date_window
         print(f"\n(searched articles published {w.start or '...'} to {w.end or '...'})")
+    if not result.grounded and not result.refused:
+        print("\n(no citation: this answer could not be traced to a source; check the passages)")
     if result.citations:
         print("\nSources:")
     for c in result.citations:

@@ -196,12 +196,14 @@ def _ask(assistant: Any, q: dict, as_of: dt.date, result: EvalResult, absent: bo
     result.latency.append(reply.timings["total_s"])
     result.first_token.append(reply.timings["first_token_s"])
     record = {"id": q["id"], "question": q["question"], "gold": q["answer"],
-              "answer": reply.text, "correct": correct, "refused": reply.refused}
+              "answer": reply.text, "correct": correct, "refused": reply.refused,
+              "support": round(reply.support, 3), "grounded": reply.grounded}
     if absent:
         gone = assistant.answer(q["question"], as_of=as_of,
                                 filters=Filters(exclude_articles=tuple(q["answer_in"])))
         leaked = answer_correct(gone.text, q["answer"])
         result.absent_refused.append(gone.refused and not leaked)
         result.absent_leaked.append(leaked)
-        record["absent_answer"] = gone.text
+        record.update(absent_answer=gone.text, absent_refused=gone.refused,
+                      absent_support=round(gone.support, 3))
     result.answers.append(record)

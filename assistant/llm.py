@@ -337,11 +337,14 @@ class _HTTPChatLLM(ChatLLM):
             f"{self.server} at {self.url} broke off the reply{detail}; its log tells why"
         )
 
-    def _json(self, text: str) -> Any:
+    def _json(self, text: str) -> dict[str, Any]:
         try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise self._broke_off(f" (it sent {text[:200]!r}, which is not JSON)") from exc
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise self._broke_off(f" (it sent {text[:200]!r}, not a JSON object)")
+        return data
 
     @contextmanager
     def _response(self, body: dict[str, Any]) -> Iterator[Any]:
@@ -557,7 +560,7 @@ def load_llm(settings: Settings) -> Runnable[Any, str]:
     if backend == "local":
         from assistant.model_files import resolve_model_file
 
-        path = resolve_model_file(settings.llm_model, settings.data_dir / "models")
+        path = resolve_model_file(settings.llm_model, settings.models_dir)
         return open_gguf(path, settings)
     if backend == "gguf":
         return open_gguf(check_gguf(settings.llm_path), settings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -22,6 +22,10 @@ PROMPTS_DIR = REPO_ROOT / "prompts"
 
 def _default_data_dir() -> Path:
     return Path(user_data_dir("news-assistant", appauthor=False))
+
+
+def _default_models_dir() -> Path:
+    return Path(user_cache_dir("news-assistant", appauthor=False)) / "models"
 
 
 class Settings(BaseSettings):
@@ -44,6 +48,8 @@ class Settings(BaseSettings):
     llm_backend: Literal["local", "gguf", "ollama", "openai", "fake"] = "local"
     llm_model: str = "qwen2.5-0.5b"
     llm_path: Path | None = None
+    # Where packaged model parts are joined into one checked file (shared by all indexes).
+    models_dir: Path = Field(default_factory=_default_models_dir)
     llm_url: str | None = None
     llm_api_key: str | None = None
     llm_context: int = Field(default=4096, ge=512)
@@ -55,6 +61,9 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=20)
     candidates: int = Field(default=50, ge=5)
     max_question_chars: int = Field(default=1000, ge=10)
+    # An answer whose cited passages hold less than this share of the question's words
+    # becomes "the articles don't say" (0 turns the check off). See BENCHMARKS.md.
+    min_support: float = Field(default=0.4, ge=0.0, le=1.0)
 
     # App
     host: str = "127.0.0.1"
@@ -64,7 +73,7 @@ class Settings(BaseSettings):
     llm_concurrency: int = Field(default=1, ge=1)
     articles: Path | None = None
 
-    @field_validator("data_dir", mode="after")
+    @field_validator("data_dir", "models_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()

@@ -138,8 +138,13 @@ class Answer:
     passages: tuple[Passage, ...] = ()
     date_window: DateWindow | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    # grounded: at least one citation points to a passage shown to the model.
+    # attributed: the model gave none, and the checker found the passage the answer is in.
     grounded: bool = True
+    attributed: bool = False
     refused: bool = False
+    # Share of the question's words found in the best cited passage (see chain.support).
+    support: float = 0.0
     question: str = ""
 
     def to_json(self) -> dict:

@@ -75,7 +75,7 @@ _STOPWORDS = frozenset(
     should so some such than that the their them then there these they this those through to
     too under until up very was we were what when where which while who whom why will with
     would you your according said says say tell told many much per
-    news article articles report reported""".split()
+    news article articles report reported year years week month day today yesterday""".split()
 )
 _SUFFIXES = ("ing", "ed", "es", "s", "y", "e")
 
@@ -334,14 +334,14 @@ def status_line(meta: Mapping[str, Any] | None) -> str:
     if outlets:
         parts.append("outlets: " + ", ".join(escape_markdown(o) for o in outlets))
     timings = meta.get("timings") or {}
-    shown = [
+    total = timings.get("total_s")
+    steps = ", ".join(
         f"{name} {timings[key]:.1f} s"
-        for key, name in (("retrieval_s", "search"), ("first_token_s", "first words"),
-                          ("total_s", "total"))
+        for key, name in (("retrieval_s", "search"), ("first_token_s", "first words"))
         if isinstance(timings.get(key), (int, float))
-    ]
-    if shown:
-        parts.append("⏱ " + ", ".join(shown))
+    )
+    if isinstance(total, (int, float)):
+        parts.append(f"answered in {total:.1f} s" + (f" ({steps})" if steps else ""))
     return " · ".join(p for p in parts if p)
 
 
@@ -350,34 +350,34 @@ def _window_text(window: Mapping[str, Any] | None, filters: Mapping[str, Any]) -
     end = (window or {}).get("end") or filters.get("until")
     label = (window or {}).get("label") or ""
     if not start and not end:
-        return "📅 searched articles from any date"
+        return "Searched articles from any date"
     span = (
         f"{format_day(start)} – {format_day(end)}" if start and end
         else f"from {format_day(start)}" if start else f"up to {format_day(end)}"
     )
     suffix = f" ({escape_markdown(label)})" if label else ""
-    return f"📅 searched articles published {span}{suffix}"
+    return f"Searched articles published {span}{suffix}"
 
 
 def friendly_error(exc: BaseException) -> str:
     """What the person asking sees instead of an error (Markdown, never a stack trace)."""
     if isinstance(exc, EmptyIndexError):
-        return f"⚠️ {EMPTY_INDEX_MESSAGE}"
+        return f"{EMPTY_INDEX_MESSAGE}"
     detail = escape_markdown(str(exc))
     if isinstance(exc, QuestionError):
-        return f"⚠️ Please rephrase: {detail}."
+        return f"Please rephrase: {detail}."
     if isinstance(exc, LLMUnavailableError):
         return (
-            "⚠️ The language model is not reachable right now, so there is no answer. "
+            "The language model is not reachable right now, so there is no answer. "
             f"Try again in a moment. ({detail})"
         )
     if isinstance(exc, ContextOverflowError):
-        return f"⚠️ The question and its sources are too long for the model: {detail}."
+        return f"The question and its sources are too long for the model: {detail}."
     if isinstance(exc, LLMError):
-        return f"⚠️ The language model failed while answering: {detail}. Please try again."
+        return f"The language model failed while answering: {detail}. Please try again."
     if isinstance(exc, AssistantError):
-        return f"⚠️ {detail}"
-    return f"⚠️ {GENERIC_ERROR_MESSAGE}"
+        return f"{detail}"
+    return f"{GENERIC_ERROR_MESSAGE}"
 
 
 # -- the collection -------------------------------------------------------------------------
@@ -421,9 +421,9 @@ def ingest_summary(
         )
         refused = [*refused, *((f.get("file", ""), f.get("reason", "")) for f in failed)]
     for name, reason in refused:
-        lines.append(f"- ❌ **{escape_markdown(_basename(name))}**: {escape_markdown(reason)}")
+        lines.append(f"- **{escape_markdown(_basename(name))}**: {escape_markdown(reason)}")
     for name, reason in warnings:
-        lines.append(f"- ⚠️ **{escape_markdown(_basename(name))}**: {escape_markdown(reason)}")
+        lines.append(f"- Warning: **{escape_markdown(_basename(name))}**: {escape_markdown(reason)}")
     return "\n".join(lines) or "Nothing was uploaded."
 
 

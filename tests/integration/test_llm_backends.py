@@ -62,6 +62,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_packaged_model_answers_from_the_passage(name: str, data_dir: Path) -> None:
     settings = Settings(
         data_dir=data_dir,
+        models_dir=data_dir / "models",
         llm_backend="local",
         llm_model=name,
         llm_context=2048,
@@ -72,7 +73,7 @@ def test_packaged_model_answers_from_the_passage(name: str, data_dir: Path) -> N
     load_s = time.perf_counter() - start
     assert isinstance(llm, LlamaCppLLM)
 
-    path = settings.data_dir / "models" / f"{name}.gguf"
+    path = settings.models_dir / f"{name}.gguf"
     sha256 = PACKAGED_MODELS[name].sha256
     assert sha256 is not None
     verify_file(path, sha256)

@@ -47,10 +47,10 @@ def test_answer_cites_the_seed(make_assistant, corpus):
 
 
 def test_answer_without_valid_citation_is_marked(make_assistant, corpus):
-    a = make_assistant(llm=ScriptedLLM(["Probably 55 billion [12]."]))
+    a = make_assistant(llm=ScriptedLLM(["Probably 70 trillion [12]."]))
     a.ingest([corpus])
     got = a.answer("How much gas could Russia supply to Iran?", as_of=AS_OF)
-    assert got.text == "Probably 55 billion." and not got.grounded and got.citations == ()
+    assert got.text == "Probably 70 trillion." and not got.grounded and got.citations == ()
 
 
 def test_stream_yields_text_then_the_answer(make_assistant, corpus):
@@ -116,7 +116,7 @@ def test_bad_questions_and_empty_index_have_clear_errors(make_assistant, corpus)
 
 def test_prompt_is_bounded_by_the_model_context(make_assistant, corpus):
     class SmallLLM(ScriptedLLM):
-        context_size = 420
+        context_size = 452
 
         def count_tokens(self, text):
             return len(text.split())
@@ -126,7 +126,35 @@ def test_prompt_is_bounded_by_the_model_context(make_assistant, corpus):
     a.ingest([corpus])
     got = a.answer("Russia Iran gas pipeline treaty", as_of=AS_OF)
     assert 1 <= len(got.passages) < 5
-    assert len(llm.prompts[0].split()) <= 420 - 100 + 10
+    assert len(llm.prompts[0].split()) <= 452 - 100 - 32 + 10
     llm.context_size = 120
     with pytest.raises(ContextOverflowError, match="ASSISTANT_LLM_CONTEXT"):
         a.answer("Russia Iran gas pipeline treaty", as_of=AS_OF)
+
+
+def test_uncited_answer_is_attributed_to_the_passage_that_holds_it(make_assistant, corpus):
+    a = make_assistant(llm=ScriptedLLM(["Russia could supply up to 55 billion cubic metres."]))
+    a.ingest([corpus])
+    got = a.answer("How much gas could Russia supply to Iran per year?", as_of=AS_OF)
+    assert got.grounded and got.attributed
+    assert got.text == "Russia could supply up to 55 billion cubic metres [1]."
+    assert got.citations[0].article_id == SEED_ID
+
+
+def test_uncited_answer_found_nowhere_stays_ungrounded(make_assistant, corpus):
+    a = make_assistant(llm=ScriptedLLM(["Probably the moon landing."]))
+    a.ingest([corpus])
+    got = a.answer("How much gas could Russia supply to Iran per year?", as_of=AS_OF)
+    assert not got.grounded and not got.attributed and got.citations == ()
+
+
+def test_answer_whose_sources_are_about_something_else_becomes_a_refusal(make_assistant, corpus):
+    # The model answers from the chess passage a question that passage is not about.
+    a = make_assistant(llm=ScriptedLLM(["Gukesh Dommaraju won it [1]."]))
+    a.ingest([corpus])
+    got = a.answer("Who won the Eurovision Song Contest in Basel?", as_of=AS_OF)
+    assert got.refused and got.text == "The articles don't say." and got.citations == ()
+    assert got.support < 0.4
+    keep = make_assistant(llm=ScriptedLLM(["Gukesh Dommaraju [1]."]), min_support=0.0)
+    keep.ingest([corpus])
+    assert not keep.answer("Who won the Eurovision Song Contest in Basel?", as_of=AS_OF).refused

@@ -181,9 +181,9 @@ def test_ids_are_unique_deterministic_and_positional() -> None:
     assert all(c.id == f"{article.id}:{c.kind}:{c.position}" for c in chunks)
 
 
-def test_page_furniture_alone_makes_no_chunk() -> None:
-    article = _article("Advertisement\n\n   \n\nShare\n", summary="  \n ")
-    assert Chunker(word_count_tokens).chunk(article) == []
+def test_blank_summary_makes_no_chunk() -> None:
+    article = _article(_long_content(3), summary="  \n ")
+    assert {c.kind for c in Chunker(word_count_tokens).chunk(article)} == {"content"}
 
 
 def test_trailing_scrap_does_not_become_a_chunk_of_its_own() -> None:
@@ -263,3 +263,13 @@ def test_real_tokenizer_budget_on_seed_and_newsqa() -> None:
         for chunk in chunks:
             assert counter(chunk.embed_text) <= max_tokens
             assert _section(article, chunk)[chunk.start : chunk.end] == chunk.text
+
+
+def test_a_very_short_article_still_makes_one_chunk():
+    from assistant.testing import word_count_tokens
+    from index.articles import parse_tagged
+    from index.chunking import Chunker
+
+    article = parse_tagged("<TITLE>Brief</TITLE><CONTENT>Polls close.</CONTENT>")
+    chunks = Chunker(word_count_tokens).chunk(article)
+    assert [c.text for c in chunks] == ["Polls close."]

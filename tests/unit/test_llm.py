@@ -296,7 +296,7 @@ def test_openai_stream_without_done_marker_but_finished(server: ChatServer) -> N
 def test_openai_garbage_in_the_stream(server: ChatServer) -> None:
     server.reply = sse(["<html>proxy error</html>"])
 
-    with pytest.raises(LLMError, match="not JSON"):
+    with pytest.raises(LLMError, match="not a JSON object"):
         openai_llm(server.url).invoke("q")
 
 

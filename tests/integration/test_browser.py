@@ -1,0 +1,149 @@
+"""The app in a real headless Chromium: ask, stream, cite, escape, reopen, shut down.
+
+The app runs as ``python app.py`` in a subprocess on a free loopback port, with the real
+MiniLM embedder and the fake LLM (which answers with the first sentence of passage [1]).
+
+Needs ``apt-get install chromium`` and ``pip install playwright`` (never
+``playwright install``: the system Chromium is used).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "data" / "articles" / "000_460c06224ffb2416.txt"
+CHROMIUM = Path("/usr/bin/chromium")
+HOSTILE = "<img src=x onerror=alert(1)>"
+HOSTILE_URL = "https://example.org/news/zephyr-glacier?id=7&ref=test"
+BBC_URL = "https://www.bbc.com/news/articles/c87dd4n4jd0o"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+HOSTILE_ARTICLE = f"""<TITLE>{HOSTILE}</TITLE>
+<PUBLISHED_DATE>2025-02-03</PUBLISHED_DATE>
+<URL>{HOSTILE_URL}</URL>
+<CONTENT>
+The Zephyr glacier retreated 41 metres during the summer of 2025, scientists at the Alpine \
+Survey said on Monday.
+
+The survey blamed an unusually warm July for the retreat, the fastest since records began.
+</CONTENT>
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"the app did not start within {timeout_s} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    shutil.copy(SEED, articles)
+    (articles / "hostile.txt").write_text(HOSTILE_ARTICLE, encoding="utf-8")
+    port = _free_port()
+    log = tmp_path / "app.log"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS_ENABLED": "False"}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--port", str(port),
+             "--data-dir", str(tmp_path / "data"), "--llm-backend", "fake",
+             "--articles", str(articles)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, proc, log, timeout_s=240)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def page():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip("needs the system Chromium: apt-get install -y chromium")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=BROWSER_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+        finally:
+            browser.close()
+
+
+def test_ask_stream_cite_and_escape_in_a_real_browser(app_url, page, tmp_path):
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(app_url)
+    box = page.locator("#question textarea")
+    box.wait_for(timeout=60_000)
+
+    # A question the hostile article answers: its card must show the title as text.
+    box.fill("How much did the Zephyr glacier retreat?")
+    box.press("Enter")
+    card = page.locator("#sources .source-card").first
+    card.wait_for(timeout=120_000)
+    bot = page.get_by_test_id("bot").last
+    assert "Zephyr glacier retreated 41 metres" in bot.inner_text()
+    assert page.get_by_test_id("user").last.inner_text().strip() == (
+        "How much did the Zephyr glacier retreat?")
+    marker = bot.get_by_role("link", name="[1]")
+    assert marker.get_attribute("href") == HOSTILE_URL
+    title = card.locator(".source-title")
+    assert title.inner_text() == HOSTILE
+    assert title.get_attribute("href") == HOSTILE_URL
+    assert card.locator("mark").count() >= 2  # "Zephyr", "glacier", "retreat..."
+    assert page.locator("#sources img, #chat .message-content img").count() == 0
+    assert "answered in" in page.locator("#status").inner_text()
+    page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
+
+    # A new conversation from an example question; the first one is listed to reopen.
+    page.locator("#new-conversation").click()
+    page.get_by_text("How much gas could Russia supply to Iran per year?").first.click()
+    page.locator(f'#sources .source-title[href="{BBC_URL}"]').wait_for(timeout=120_000)
+    assert "bbc.com" in page.get_by_test_id("bot").last.inner_text()
+    past = page.locator("#past-conversations label")
+    assert past.count() == 2
+    past.filter(has_text="Zephyr").click()
+    page.locator(f'#sources .source-title[href="{HOSTILE_URL}"]').wait_for(timeout=30_000)
+    assert page.get_by_test_id("user").count() == 1
+    page.screenshot(path=str(tmp_path / "reopened.png"), full_page=True)
+
+    page.wait_for_timeout(300)  # a late onerror would fire by now
+    assert dialogs == []

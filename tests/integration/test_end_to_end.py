@@ -1,0 +1,65 @@
+"""The real models end to end: MiniLM + Chroma + FTS5 on the seed and the fixtures, then
+the bundled GGUF answering with a citation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.types import Filters
+from tests.conftest import FIXTURES, SEED
+
+pytestmark = pytest.mark.integration
+SEED_ID = "0db93cbb78d26b32"
+AS_OF = dt.date(2025, 2, 1)
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    a = Assistant(Settings(data_dir=data))
+    report = a.ingest([SEED, FIXTURES])
+    assert report.added == 7 and not report.failed
+    return a
+
+
+def test_pipeline_query_returns_the_seed_chunk_first(real):
+    vector = real.embeddings.embed_query("Russia-Iran gas pipeline through Azerbaijan")
+    hits = real.store.dense_search(vector, 5, Filters())
+    assert hits[0].article_id == SEED_ID
+    assert "Azerbaijan" in hits[0].text
+
+
+def test_real_model_answers_from_the_seed_with_a_citation(real):
+    reply = real.answer("How much gas could Russia supply to Iran per year?", as_of=AS_OF)
+    assert "55 billion" in reply.text
+    assert reply.grounded and not reply.refused
+    assert any(c.article_id == SEED_ID for c in reply.citations)
+    assert reply.timings["first_token_s"] <= reply.timings["total_s"]
+
+
+def test_real_model_refuses_when_the_articles_do_not_say(real):
+    reply = real.answer("Who won the 2025 Eurovision Song Contest?", as_of=AS_OF)
+    assert reply.refused, reply.text
+
+
+def test_cli_ask_json(real, tmp_path):
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(real.settings.data_dir)}
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ask",
+         "How much gas could Russia supply to Iran per year?", "--as-of", "2025-02-01", "--json"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert set(got) == {"answer", "citations", "date_window", "timings"}
+    assert "55 billion" in got["answer"]
+    assert got["citations"][0]["url"] == "https://www.bbc.com/news/articles/c87dd4n4jd0o"
+    assert set(got["citations"][0]) == {"n", "title", "url", "outlet", "published_date",
+                                        "passage", "score"}
