@@ -511,7 +511,7 @@ def test_load_llm_local_resolves_the_packaged_model(
     monkeypatch.setattr(model_files, "resolve_model_file", fake_resolve)
     monkeypatch.setattr(llm_module, "open_gguf", lambda path, settings: ("opened", path))
 
-    result = load_llm(Settings(data_dir=tmp_path, llm_backend="local", llm_model="smollm2"))
+    result = load_llm(Settings(data_dir=tmp_path, models_dir=tmp_path / "models", llm_backend="local", llm_model="smollm2"))
     assert resolved == [("smollm2", tmp_path / "models")]
     assert result == ("opened", tmp_path / "models" / "smollm2.gguf")
 
