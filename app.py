@@ -12,7 +12,8 @@ components and wires their events to the controller. Gradio is imported inside t
 functions that need it, so importing this module (or anything of ``assistant``) stays light.
 """
 
-
+# No ``from __future__ import annotations`` here: Gradio reads the ``gr.SelectData``
+# annotations of the event handlers at runtime, and ``gr`` is local to build_app().
 import argparse
 import logging
 import re
@@ -269,7 +270,7 @@ class ChatController:
             status += " · this answer could not be saved to the conversation history"
         return ChatView(
             list(session.messages),
-            heading + fmt.source_cards(record["sources"], record["question"]),
+            heading + fmt.source_cards(record["sources"], record["question"], record["answer"]),
             status,
             session,
         )
@@ -378,24 +379,29 @@ CSS = """
 .sources { display: flex; flex-direction: column; gap: .65rem; }
 .sources-empty, .collection-empty { opacity: .7; font-size: .92rem; padding: .5rem 0; }
 .source-card { border: 1px solid var(--border-color-primary); border-radius: 10px;
+  text-align: left;
   padding: .7rem .85rem; background: var(--background-fill-secondary); }
 .source-head { display: flex; gap: .55rem; align-items: baseline; }
 .source-n { flex: none; display: inline-flex; align-items: center; justify-content: center;
   min-width: 1.55rem; height: 1.55rem; border-radius: 999px; font-weight: 700; font-size: .8rem;
   background: var(--color-accent); color: white; }
-.source-title { font-weight: 600; line-height: 1.3; word-break: break-word; }
+#sources .source-title { font-weight: 600; line-height: 1.3; word-break: break-word;
+  text-align: left; }
 a.source-title { color: var(--link-text-color); text-decoration: none; }
 a.source-title:hover { text-decoration: underline; }
 .source-meta { font-size: .8rem; opacity: .75; margin: .2rem 0 .45rem 2.1rem; }
 .source-passage { margin: 0 0 0 2.1rem; padding: .1rem 0 .1rem .7rem; font-size: .88rem;
   line-height: 1.45; border-left: 3px solid var(--border-color-accent); }
 .source-passage mark { background: #fde68a; color: inherit; padding: 0 .1em; border-radius: 3px; }
+.source-full { margin: .35rem 0 0 0; font-size: .85rem; }
+.source-full summary { cursor: pointer; opacity: .75; font-size: .8rem; }
 .source-also { font-size: .8rem; opacity: .8; margin: .4rem 0 0 2.1rem; }
 .collection-figures { display: flex; gap: 1.6rem; font-size: 1.05rem; margin-bottom: .4rem; }
 .collection-outlets { width: 100%; font-size: .9rem; border-collapse: collapse; }
 .collection-outlets th, .collection-outlets td { border: none;
   border-bottom: 1px solid var(--border-color-primary); padding: .3rem .5rem; }
-#chat .message-content a { font-weight: 600; text-decoration: none; color: var(--link-text-color); }
+#chat .message-content a { font-weight: 600; text-decoration: none;
+  color: var(--link-text-color); }
 .collection-outlets td:last-child, .collection-outlets th:last-child { text-align: right; }
 """
 
@@ -558,22 +564,25 @@ def build_app(assistant: Any, settings: Settings,
         chat_outputs = [chatbot, sources, status, session]
         ask_inputs = [pending, session, as_of, since, until, outlets]
         answer_args = {"concurrency_limit": settings.llm_concurrency, "concurrency_id": "llm"}
-        for trigger in (question.submit, ask_btn.click):
-            (trigger(take_question, [question], [question, pending])
-             .then(ask, ask_inputs, chat_outputs, **answer_args)
-             .then(conversations_update, [session], [past]))
-        (chatbot.example_select(pick_example, None, [pending])
-         .then(ask, ask_inputs, chat_outputs, **answer_args)
-         .then(conversations_update, [session], [past]))
+        answering = []
+        for trigger, take in ((question.submit, take_question), (ask_btn.click, take_question),
+                              (chatbot.example_select, pick_example)):
+            took = (trigger(take, [question], [question, pending]) if take is take_question
+                    else trigger(take, None, [pending]))
+            answer = took.then(ask, ask_inputs, chat_outputs, **answer_args)
+            answer.then(conversations_update, [session], [past])
+            answering.append(answer)
         chatbot.select(select, [session], chat_outputs)
-        for button in (clear_btn, new_btn):
-            button.click(reset, None, [*chat_outputs, past])
-        chatbot.clear(reset, None, [*chat_outputs, past])
-        past.input(reopen, [past], chat_outputs)
+        # Starting afresh stops an answer still being written into the old conversation.
+        for start_afresh in (clear_btn.click, new_btn.click, chatbot.clear):
+            start_afresh(reset, None, [*chat_outputs, past], cancels=answering)
+        past.input(reopen, [past], chat_outputs, cancels=answering)
         files.upload(upload, [files], [upload_summary, stats, outlets, files],
                      concurrency_limit=1, concurrency_id="ingest")
         refresh_btn.click(collection, None, [stats, outlets])
         demo.load(on_load, None, [past, stats, outlets])
+    # Other events (reopening, the collection) run several at a time, beside the answers.
+    demo.queue(default_concurrency_limit=max(4, settings.llm_concurrency * 2))
     return demo
 
 
@@ -667,8 +676,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    # Retrieval and the UI's other events run several at a time; answers are limited per event.
-    demo.queue(default_concurrency_limit=max(4, settings.llm_concurrency * 2))
     demo.launch(**options)
     return 0
 

@@ -176,22 +176,37 @@ def _term_pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + ")", re.IGNORECASE)
 
 
-def excerpt(text: str, terms: Sequence[str], width: int = 700) -> str:
-    """At most about ``width`` characters of ``text``, around the first term it contains."""
+def excerpt(text: str, terms: Sequence[str], width: int = 600) -> str:
+    """At most about ``width`` characters of ``text``: the stretch, from a sentence start
+    where one is near, in which the most different terms occur."""
     text = " ".join((text or "").split())
     if len(text) <= width:
         return text
     pattern = _term_pattern(terms)
-    found = pattern.search(text) if pattern else None
-    start = max(0, (found.start() if found else 0) - width // 4)
-    if start:
-        space = text.find(" ", start)
-        start = space + 1 if 0 <= space < start + 40 else start
+    found = pattern.finditer(text) if pattern else ()
+    hits = [(m.start(), m.end(), m.group(0).lower()) for m in found]
+    best, best_score = 0, (0, 0, 0)
+    for start in sorted({0} | {_sentence_start(text, at) for at, _, _ in hits}):
+        inside = [word for at, end, word in hits if start <= at and end <= start + width]
+        score = (len(set(inside)), len(inside), -start)
+        if score > best_score:
+            best, best_score = start, score
+    start = best
+    if start > len(text) - width:  # near the end: show a full window that ends there
+        start = len(text) - width
+        sentence = text.find(". ", start, start + 150)
+        start = sentence + 2 if sentence >= 0 else text.find(" ", start) + 1
     end = min(len(text), start + width)
     if end < len(text):
         space = text.rfind(" ", start, end)
         end = space if space > start + width // 2 else end
     return ("…" if start else "") + text[start:end].strip() + ("…" if end < len(text) else "")
+
+
+def _sentence_start(text: str, at: int, reach: int = 200) -> int:
+    """Where the sentence holding ``at`` starts, if that is near; else ``at``."""
+    sentence = max(text.rfind(". ", 0, at), text.rfind("? ", 0, at), text.rfind("! ", 0, at))
+    return sentence + 2 if sentence >= 0 and at - sentence < reach else at
 
 
 def highlight(text: str, terms: Sequence[str]) -> str:
@@ -291,7 +306,7 @@ def _also_html(also: Iterable[Sequence[str]]) -> str:
     return f'<div class="source-also">Also reported by {", ".join(items)}</div>' if items else ""
 
 
-def _card(source: Mapping[str, Any], terms: Sequence[str]) -> str:
+def _card(source: Mapping[str, Any], terms: Sequence[str], around: Sequence[str]) -> str:
     n = int(source["n"])
     title = escape_text(source.get("title") or "Untitled article")
     url = safe_url(source.get("url"))
@@ -302,7 +317,14 @@ def _card(source: Mapping[str, Any], terms: Sequence[str]) -> str:
     )
     outlet = escape_text(source.get("outlet") or "unknown outlet")
     day = escape_text(format_day(source.get("published_date")))
-    passage = highlight(excerpt(source.get("passage") or "", terms), terms)
+    text = source.get("passage") or ""
+    shown = excerpt(text, around)
+    passage = highlight(shown, terms)
+    if shown != " ".join(text.split()):
+        passage += (
+            '<details class="source-full"><summary>Whole passage</summary>'
+            f"{highlight(text, terms)}</details>"
+        )
     return (
         f'<article class="source-card" id="source-{n}" data-n="{n}">'
         f'<div class="source-head"><span class="source-n">{n}</span>{heading}</div>'
@@ -313,15 +335,21 @@ def _card(source: Mapping[str, Any], terms: Sequence[str]) -> str:
     )
 
 
-def source_cards(sources: Sequence[Mapping[str, Any]], question: str = "") -> str:
-    """The numbered source cards of one answer as HTML, question words highlighted."""
+def source_cards(
+    sources: Sequence[Mapping[str, Any]], question: str = "", answer: str = ""
+) -> str:
+    """The numbered source cards of one answer as HTML, with the question's words
+    highlighted; a long passage shows the part that best matches the question and answer."""
     if not sources:
         return (
             '<div class="sources sources-empty">No sources for this answer: the passages '
             "found did not contain it, so none is cited.</div>"
         )
     terms = query_terms(question)
-    cards = "".join(_card(s, terms) for s in sorted(sources, key=lambda s: int(s["n"])))
+    around = list(dict.fromkeys([*terms, *query_terms(_MARKER.sub(" ", answer))]))
+    cards = "".join(
+        _card(s, terms, around) for s in sorted(sources, key=lambda s: int(s["n"]))
+    )
     return f'<div class="sources">{cards}</div>'
 
 
@@ -420,10 +448,11 @@ def ingest_summary(
             f"({report.get('chunks', 0)} passages indexed)."
         )
         refused = [*refused, *((f.get("file", ""), f.get("reason", "")) for f in failed)]
-    for name, reason in refused:
-        lines.append(f"- **{escape_markdown(_basename(name))}**: {escape_markdown(reason)}")
-    for name, reason in warnings:
-        lines.append(f"- Warning: **{escape_markdown(_basename(name))}**: {escape_markdown(reason)}")
+    for prefix, items in (("", refused), ("Warning: ", warnings)):
+        for name, reason in items:
+            lines.append(
+                f"- {prefix}**{escape_markdown(_basename(name))}**: {escape_markdown(reason)}"
+            )
     return "\n".join(lines) or "Nothing was uploaded."
 
 

@@ -75,7 +75,8 @@ def test_safe_url_encodes_what_could_end_a_link_or_attribute():
 
 # -- dates and filters -------------------------------------------------------------------------
 def test_filters_from_the_controls():
-    filters = fmt.build_filters(" 2025-01-01 ", "2025-01-31", ["bbc.com", " cnn.com ", "bbc.com", ""])
+    filters = fmt.build_filters(" 2025-01-01 ", "2025-01-31",
+                                ["bbc.com", " cnn.com ", "bbc.com", ""])
     assert filters == Filters(since=dt.date(2025, 1, 1), until=dt.date(2025, 1, 31),
                               outlets=("bbc.com", "cnn.com"))
     assert fmt.build_filters("", None, None) == Filters()
@@ -117,13 +118,15 @@ def test_highlight_without_terms_only_escapes():
     assert fmt.highlight(HOSTILE, []) == fmt.escape_text(HOSTILE)
 
 
-def test_excerpt_centres_on_the_first_matching_word():
-    text = "filler words here. " * 100 + "The pipeline through Azerbaijan. " + "more text. " * 100
-    out = fmt.excerpt(text, ["azerbaijan"], width=300)
-    assert "Azerbaijan" in out
-    assert out.startswith("…") and out.endswith("…")
+def test_excerpt_shows_the_stretch_with_the_most_terms_from_its_sentence_start():
+    text = ("Gas prices rose. " + "Filler words here. " * 60
+            + "Then Russia offered Iran 55 billion cubic metres of gas. " + "More text. " * 80)
+    out = fmt.excerpt(text, ["russia", "iran", "gas", "55"], width=300)
+    assert "Then Russia offered Iran 55 billion cubic metres of gas." in out
+    assert out.startswith("…Then Russia") and out.endswith("…")
     assert len(out) <= 302
     assert fmt.excerpt("short text", ["x"]) == "short text"
+    assert fmt.excerpt(text, [], width=100).startswith("Gas prices rose.")
 
 
 # -- answers and source cards ------------------------------------------------------------------
@@ -165,6 +168,16 @@ def test_source_cards_show_number_title_link_outlet_date_passage():
     assert 'href="https://cnn.com/x"' in html and "Also reported by" in html
 
 
+def test_long_passages_show_the_part_that_supports_the_answer_and_the_rest_on_demand():
+    passage = "Opening remarks about gas. " * 40 + "Russia could supply 55 billion cubic metres."
+    html = fmt.source_cards([source(1, passage=passage)], "How much gas could Russia supply?",
+                            "Russia could supply 55 billion cubic metres [1].")
+    shown = html.split("<details")[0]
+    assert "55 billion cubic metres" in shown  # the answer's words chose the excerpt
+    assert "<summary>Whole passage</summary>" in html
+    assert html.count("Opening remarks") > shown.count("Opening remarks")
+
+
 def test_no_sources_says_so():
     assert "No sources" in fmt.source_cards([], "anything")
 
@@ -195,7 +208,8 @@ def test_status_line_shows_window_outlets_and_timings():
 
 @pytest.mark.parametrize("error, expected", [
     (EmptyIndexError("the index is empty"), "assistant ingest PATH"),
-    (QuestionError("the question is 2000 characters long; keep it under 1000"), "keep it under 1000"),
+    (QuestionError("the question is 2000 characters long; keep it under 1000"),
+     "keep it under 1000"),
     (LLMUnavailableError("cannot reach the Ollama server at http://127.0.0.1:11434"),
      "not reachable"),
     (ContextOverflowError("does not fit"), "too long for the model"),
@@ -389,7 +403,8 @@ def test_conversations_reopen_after_a_restart(settings, tmp_path):
         fake = RecordingAssistant()
         after = app.ChatController(fake, settings, store)
         [(label, cid)] = after.conversation_choices()
-        assert cid == session.conversation_id and "first question" in label and "2 questions" in label
+        assert cid == session.conversation_id
+        assert "first question" in label and "2 questions" in label
         view = after.open(cid)
         assert [m["role"] for m in view.messages] == ["user", "assistant"] * 2
         assert view.messages[2]["content"] == "second question"
@@ -445,7 +460,8 @@ def test_save_uploads_copies_safe_files_and_refuses_the_rest(tmp_path):
     exe.write_text("echo")
     folder = tmp_path / "uploads"
     saved, refused = app.save_uploads([good, big, exe, incoming / "missing.txt"], folder, 1000)
-    assert saved == [folder / "good.txt"] and (folder / "good.txt").read_text().startswith("<TITLE>")
+    assert saved == [folder / "good.txt"]
+    assert (folder / "good.txt").read_text().startswith("<TITLE>")
     reasons = dict(refused)
     assert "limit" in reasons["big.jsonl"]
     assert ".txt" in reasons["run.sh"]
@@ -578,3 +594,13 @@ def test_launch_options(quiet_gradio, settings):
 
     with pytest.raises(ConfigError, match="user:password"):
         app.launch_options(settings.model_copy(update={"auth": "alice"}))
+
+
+def test_importing_the_app_does_not_import_gradio():
+    import subprocess
+    import sys
+
+    code = "import sys, app, assistant.ui_format; print('gradio' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(app.__file__).parent,
+                         capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "False"
