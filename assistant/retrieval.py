@@ -116,12 +116,16 @@ class HybridRetriever:
         mode: str = "hybrid",
         base_recency: float = 0.1,
         per_article: int = 2,
+        use_window: bool = True,
+        window_weight: float = 0.5,
+        collapse: bool = True,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         self.store, self.embeddings = store, embeddings
         self.candidates, self.mode = candidates, mode
         self.base_recency, self.per_article = base_recency, per_article
+        self.use_window, self.window_weight, self.collapse = use_window, window_weight, collapse
         self._last_query: tuple[str, list[float]] = ("", [])
 
     def retrieve(
@@ -135,37 +139,38 @@ class HybridRetriever:
         started = time.perf_counter()
         filters = filters or Filters()
         if self.mode != "hybrid":  # plain baselines: no time words, prior or collapsing
-            ranked = self._ranked(question, question, _merge_filters(filters, None, as_of))
+            ranked = self._rankings(question, question, _merge_filters(filters, None, as_of))[0]
             return Retrieval(tuple(ranked[:k]), None, None, time.perf_counter() - started, filters)
         intent = resolve(question, as_of)
-        window = intent.window
+        window = intent.window if self.use_window else None
         lexical_query = strip_time_words(question, intent)
-        ranked = self._ranked(question, lexical_query, _merge_filters(filters, window, as_of))
-        if window is not None and len(ranked) < k:
-            # The window found too little: widen to everything up to as_of, windowed first.
-            wider = self._ranked(question, lexical_query, _merge_filters(filters, None, as_of))
-            seen = {p.chunk_id for p in ranked}
-            ranked += [p for p in wider if p.chunk_id not in seen]
-            if not any(window.contains(p.published) for p in ranked[:k]):
+        everything = _merge_filters(filters, None, as_of)
+        rankings = self._rankings(question, lexical_query, everything)
+        weights = [1.0] * len(rankings)
+        if window is not None:
+            # The window is a preference, not a wall: its passages are ranked a second time
+            # within it, which lifts them, while a story dated just outside still competes.
+            inside = self._rankings(question, lexical_query, _merge_filters(filters, window, as_of))
+            rankings += inside
+            weights += [self.window_weight] * len(inside)
+            if not any(inside):
                 window = None
+        ranked = rrf_fuse(rankings, weights)
         strength = self.base_recency + intent.recency
         ranked.sort(key=lambda p: -p.score * recency_boost(p.published, as_of, strength))
-        passages = collapse_duplicates(ranked, per_article=self.per_article)[:k]
+        if self.collapse:
+            ranked = collapse_duplicates(ranked, per_article=self.per_article)
+        passages = ranked[:k]
         return Retrieval(tuple(passages), window, intent, time.perf_counter() - started, filters)
 
-    def _ranked(self, question: str, lexical_query: str, filters: Filters) -> list[Passage]:
+    def _rankings(self, question: str, lexical_query: str, filters: Filters) -> list[list[Passage]]:
         n = self.candidates
-        dense: list[Passage] = []
-        lexical: list[Passage] = []
+        rankings = []
         if self.mode in ("hybrid", "dense"):
-            dense = self.store.dense_search(self._query_vector(question), n, filters)
+            rankings.append(self.store.dense_search(self._query_vector(question), n, filters))
         if self.mode in ("hybrid", "lexical"):
-            lexical = self.store.lexical_search(lexical_query, n, filters)
-        if self.mode == "dense":
-            return dense
-        if self.mode == "lexical":
-            return lexical
-        return rrf_fuse([dense, lexical])
+            rankings.append(self.store.lexical_search(lexical_query, n, filters))
+        return rankings
 
     def _query_vector(self, question: str) -> list[float]:
         # One question is often searched twice (windowed, then wider): embed it once.
