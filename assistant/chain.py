@@ -120,7 +120,8 @@ class AnswerChain:
             | RunnablePassthrough.assign(prompt=RunnableLambda(self._prompt))
         )
         self.runnable = (
-            self.prepare
+            RunnableLambda(lambda request: self._inputs(**request))
+            | self.prepare
             | RunnablePassthrough.assign(text=RunnableLambda(self._generate))
             | RunnableLambda(self._finish)
         )
@@ -161,7 +162,7 @@ class AnswerChain:
         yield self._finish(state)
 
     # -- steps ------------------------------------------------------------------------------
-    def _inputs(self, question, as_of, filters, history) -> dict:
+    def _inputs(self, question, as_of=None, filters=None, history=None) -> dict:
         question = (question or "").strip()
         if not question:
             raise QuestionError("the question is empty: type a question about the news")

@@ -158,3 +158,17 @@ def test_answer_whose_sources_are_about_something_else_becomes_a_refusal(make_as
     keep = make_assistant(llm=ScriptedLLM(["Gukesh Dommaraju [1]."]), min_support=0.0)
     keep.ingest([corpus])
     assert not keep.answer("Who won the Eurovision Song Contest in Basel?", as_of=AS_OF).refused
+
+
+def test_the_chain_is_one_langchain_runnable(make_assistant, corpus):
+    from langchain_core.runnables import Runnable
+
+    a = make_assistant(llm=ScriptedLLM(["Up to 55 billion cubic metres [1]."]))
+    a.ingest([corpus])
+    runnable = a.chain.runnable
+    assert isinstance(runnable, Runnable)
+    got = runnable.invoke({"question": "How much gas could Russia supply to Iran?",
+                           "as_of": AS_OF})
+    streamed = a.answer("How much gas could Russia supply to Iran?", as_of=AS_OF)
+    assert isinstance(got, Answer) and got.text == streamed.text
+    assert [c.article_id for c in got.citations] == [c.article_id for c in streamed.citations]
