@@ -435,7 +435,8 @@ def build_app(assistant: Any, settings: Settings,
               conversations: ConversationStore | None = None):
     """The Gradio Blocks of the app (not launched): an Ask tab and a Collection tab.
 
-    The answering event runs at most ``settings.llm_concurrency`` at a time; every other
+    Answering events retrieve side by side (several people at once); only the model's
+    generation is bounded, by ``settings.llm_concurrency`` in ``BoundedLLM``. Every other
     event (reopening conversations, the collection, uploads) has its own limits, so none
     waits behind an answer being generated.
     """
@@ -563,7 +564,10 @@ def build_app(assistant: Any, settings: Settings,
 
         chat_outputs = [chatbot, sources, status, session]
         ask_inputs = [pending, session, as_of, since, until, outlets]
-        answer_args = {"concurrency_limit": settings.llm_concurrency, "concurrency_id": "llm"}
+        # Questions retrieve side by side; only generation is bounded (BoundedLLM, at
+        # settings.llm_concurrency), so the queue here is wider than the model's.
+        answer_args = {"concurrency_limit": max(4, settings.llm_concurrency * 4),
+                       "concurrency_id": "answer"}
         answering = []
         for trigger, take in ((question.submit, take_question), (ask_btn.click, take_question),
                               (chatbot.example_select, pick_example)):

@@ -47,6 +47,7 @@ from assistant.testing import ScriptedLLM
 __all__ = [
     "ChatModel",
     "ChatLLM",
+    "BoundedLLM",
     "LlamaCppLLM",
     "OllamaLLM",
     "OpenAICompatibleLLM",
@@ -148,6 +149,29 @@ class ChatLLM(Runnable[LLMInput, str]):
         for piece in self._stream_messages(to_chat_messages(input)):
             if piece:
                 yield piece
+
+
+class BoundedLLM(Runnable[LLMInput, str]):
+    """At most ``limit`` replies at a time from ``llm``; callers beyond wait their turn.
+
+    The app lets many questions retrieve at once and queues only here, at the model.
+    """
+
+    def __init__(self, llm: Any, limit: int) -> None:
+        self.llm = llm
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def __getattr__(self, name: str) -> Any:  # context_size, count_tokens, max_tokens ...
+        return getattr(self.llm, name)
+
+    def invoke(self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any) -> str:
+        return "".join(self.stream(input, config, **kwargs))
+
+    def stream(
+        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[str]:
+        with self._slots:
+            yield from self.llm.stream(input, config, **kwargs)
 
 
 # ---------------------------------------------------------------- llama.cpp (local, gguf)

@@ -81,9 +81,9 @@ class Assistant:
     def llm(self):
         with self._lock:
             if self._llm is None:
-                from assistant.llm import load_llm
+                from assistant.llm import BoundedLLM, load_llm
 
-                self._llm = load_llm(self.settings)
+                self._llm = BoundedLLM(load_llm(self.settings), self.settings.llm_concurrency)
             return self._llm
 
     # -- ingestion ----------------------------------------------------------------------

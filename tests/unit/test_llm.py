@@ -519,3 +519,24 @@ def test_load_llm_local_resolves_the_packaged_model(
 def test_load_llm_local_unknown_model(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="qwen2.5-0.5b"):
         load_llm(Settings(data_dir=tmp_path, llm_backend="local", llm_model="gpt-9"))
+
+
+def test_bounded_llm_lets_one_reply_at_a_time_and_keeps_the_model_interface():
+    import threading
+
+    from assistant.llm import BoundedLLM
+    from assistant.testing import ScriptedLLM
+
+    inner = ScriptedLLM(["one two three"])
+    inner.context_size = 999
+    bounded = BoundedLLM(inner, 1)
+    assert bounded.context_size == 999
+    first = bounded.stream("q1")
+    assert next(first) == "one "  # holds the only slot until the stream ends
+    finished = threading.Event()
+    worker = threading.Thread(target=lambda: (bounded.invoke("q2"), finished.set()))
+    worker.start()
+    assert not finished.wait(0.3)  # the second caller waits for the slot
+    assert "".join(first) == "two three"
+    assert finished.wait(5)
+    worker.join()
