@@ -12,7 +12,6 @@ writers anyway, and the writes here are tiny.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 import uuid
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import IndexError_
+from assistant.sqlite import open_database
 
 __all__ = ["ConversationStore", "Conversation", "ConversationSummary", "Turn", "TITLE_CHARS"]
 
@@ -90,17 +89,8 @@ class ConversationStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise IndexError_(
-                f"cannot open the conversation store {self.path} ({exc}): check that the "
-                "folder is writable, or set ASSISTANT_DATA_DIR elsewhere"
-            ) from exc
+        self._db = open_database(self.path, _SCHEMA, what="conversation store",
+                                 pragmas=("foreign_keys=ON",))
         self._lock = threading.Lock()
 
     def create(self, title: str) -> str:

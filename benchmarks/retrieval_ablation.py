@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from assistant import Assistant, Settings

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import EmptyIndexError, IndexError_
+from assistant.sqlite import open_database
 from assistant.terms import content_terms
 from assistant.types import Article, Chunk, Filters, Passage
 
@@ -166,19 +167,8 @@ class ChunkStore:
     ) -> None:
         self.data_dir = Path(data_dir)
         self.collection_name = collection
-        try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                self.data_dir / f"{collection}.sqlite", check_same_thread=False, timeout=60
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise IndexError_(
-                f"cannot open the index in {self.data_dir} ({exc}): check that the folder is "
-                "writable and the disk has space, or set ASSISTANT_DATA_DIR elsewhere"
-            ) from exc
+        self._db = open_database(self.data_dir / f"{collection}.sqlite", _SCHEMA,
+                                 what="index", pragmas=("synchronous=NORMAL",))
         self._lock = threading.RLock()
         self._client = client or open_chroma(self.data_dir / "chroma", chroma_url)
         self._collection = self._client.get_or_create_collection(
