@@ -171,6 +171,10 @@ class ChatView:
     session: Session
 
 
+class ApiError(Exception):
+    """A refused API call; its message is safe to show (Gradio sends it as gr.Error)."""
+
+
 class ChatController:
     """The app's behaviour, free of Gradio: answer, reset, reopen, collection, uploads."""
 
@@ -234,6 +238,27 @@ class ChatController:
         session.messages[slot] = {"role": "assistant", "content": self._answer_md(
             session.turns[turn])}
         yield self._view(session, turn)
+
+    def answer_api(
+        self,
+        question: str,
+        as_of: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        outlets: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """One answer for a program (``/answer`` in the app's API): the Answer as JSON.
+        Errors raise ``ApiError`` with the message a person would see in the chat."""
+        try:
+            filters = fmt.build_filters(since, until, outlets)
+            day = fmt.parse_day(as_of, "As of")
+            return self.assistant.answer((question or "").strip(), as_of=day,
+                                         filters=filters).to_json()
+        except AssistantError as exc:
+            raise ApiError(fmt.friendly_error(exc)) from exc
+        except Exception as exc:
+            log.exception("answering %r through the API failed", question)
+            raise ApiError(fmt.friendly_error(exc)) from exc
 
     def _record(self, session: Session, question: str, answer: Answer, filters: Any) -> int:
         record = {
@@ -484,6 +509,16 @@ def build_app(assistant: Any, settings: Settings,
     def on_load():
         return (conversations_update(), *collection())
 
+    def api_answer(question: str, as_of: str = "", since: str = "", until: str = "",
+                   outlets: list[str] | None = None) -> dict:
+        """Answer one question about the news collection: the answer text, the citations (n,
+        title, url, outlet, published_date, passage), as in assistant.Answer.to_json.
+        Dates are YYYY-MM-DD; as_of is the day "last week" counts from (default today)."""
+        try:
+            return controller.answer_api(question, as_of, since, until, outlets)
+        except ApiError as exc:
+            raise gr.Error(str(exc)) from exc
+
     with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
         session = gr.State(Session())
         pending = gr.State("")
@@ -584,6 +619,8 @@ def build_app(assistant: Any, settings: Settings,
         files.upload(upload, [files], [upload_summary, stats, outlets, files],
                      concurrency_limit=1, concurrency_id="ingest")
         refresh_btn.click(collection, None, [stats, outlets])
+        # For programs (gradio_client, HTTP): shares the chat's queue and its limit.
+        gr.api(api_answer, api_name="answer", **answer_args)
         demo.load(on_load, None, [past, stats, outlets])
     # Other events (reopening, the collection) run several at a time, beside the answers.
     demo.queue(default_concurrency_limit=max(4, settings.llm_concurrency * 2))

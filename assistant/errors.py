@@ -7,7 +7,8 @@ says what to do about it. The CLI turns these into exit codes; nothing else does
     ├── ConfigError            a setting is invalid or contradicts another
     ├── ArticleError           one article file cannot be read or parsed (ingest skips it)
     ├── IndexError_            the index is missing, unreadable or cannot be written
-    │   └── EmptyIndexError    nothing has been ingested yet
+    │   ├── EmptyIndexError    nothing has been ingested yet
+    │   └── IndexUnavailableError  the Chroma server does not answer (retry when it is back)
     ├── ModelError             a model file is missing, truncated or fails its checksum
     ├── LLMError               the language model failed while answering
     │   ├── LLMUnavailableError  the LLM server cannot be reached
@@ -23,6 +24,7 @@ __all__ = [
     "ArticleError",
     "IndexError_",
     "EmptyIndexError",
+    "IndexUnavailableError",
     "ModelError",
     "LLMError",
     "LLMUnavailableError",
@@ -55,6 +57,10 @@ class IndexError_(AssistantError):  # noqa: N801 - the builtin IndexError means 
 
 class EmptyIndexError(IndexError_):
     exit_code = 3
+
+
+class IndexUnavailableError(IndexError_):
+    """The Chroma server did not answer; the same call works once it is back."""
 
 
 class ModelError(AssistantError):

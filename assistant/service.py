@@ -59,6 +59,7 @@ class Assistant:
                     self.settings.data_dir,
                     self.settings.collection,
                     chroma_url=self.settings.chroma_url,
+                    sync_seconds=self.settings.index_sync_seconds,
                 )
             return self._store
 

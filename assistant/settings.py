@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     collection: str = "news"
     # Set to use a Chroma server (chromadb.HttpClient) instead of the embedded store.
     chroma_url: str | None = None
+    # How often (at most) a search first picks up what other processes ingested into the
+    # same Chroma server, in seconds (index/store.py explains the shared manifest).
+    index_sync_seconds: float = Field(default=2.0, ge=0)
 
     # Embeddings: "auto" picks bf16 weights where the CPU does bf16 natively, else fp32.
     embed_precision: Literal["auto", "bf16", "fp32"] = "auto"

@@ -2,22 +2,32 @@
 
 ``HashingEmbeddings`` is a deterministic LangChain ``Embeddings`` (bag of hashed words),
 so similar texts get similar vectors; ``ScriptedLLM`` is a runnable LLM that records the
-prompts it was shown and replies from a script.
+prompts it was shown and replies from a script. ``running_app`` starts ``app.py`` in a
+subprocess on a free loopback port, for browser, load and fault tests.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 
-__all__ = ["HashingEmbeddings", "ScriptedLLM", "word_count_tokens", "prompt_text"]
+__all__ = ["HashingEmbeddings", "ScriptedLLM", "word_count_tokens", "prompt_text",
+           "free_port", "running_app"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -82,3 +92,52 @@ class ScriptedLLM(Runnable[Any, str]):
         reply = self._next(input)
         for piece in re.findall(r"\S+\s*|\s+", reply):
             yield piece
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(args: Sequence[str], log: Path, *, env: dict[str, str] | None = None,
+                timeout_s: float = 240) -> Iterator[str]:
+    """``python app.py ARGS --port P`` until the block ends; yields its URL.
+
+    Raises RuntimeError with the end of the app's log if it exits or does not answer
+    within ``timeout_s``.
+    """
+    port = free_port()
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, str(root / "app.py"), *args, "--port", str(port)],
+                                cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, proc, log, timeout_s)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"the app did not start within {timeout_s} s:\n{log.read_text()[-3000:]}")

@@ -155,6 +155,7 @@ class Answer:
                 self.date_window.end.isoformat() if self.date_window.end else None,
             ]
         return {
+            "question": self.question,
             "answer": self.text,
             "citations": [c.to_json() for c in self.citations],
             "date_window": window,

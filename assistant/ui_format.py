@@ -24,6 +24,7 @@ from assistant.errors import (
     AssistantError,
     ContextOverflowError,
     EmptyIndexError,
+    IndexUnavailableError,
     LLMError,
     LLMUnavailableError,
     QuestionError,
@@ -397,6 +398,11 @@ def friendly_error(exc: BaseException) -> str:
     if isinstance(exc, LLMUnavailableError):
         return (
             "The language model is not reachable right now, so there is no answer. "
+            f"Try again in a moment. ({detail})"
+        )
+    if isinstance(exc, IndexUnavailableError):
+        return (
+            "The article index is not reachable right now, so there is no answer. "
             f"Try again in a moment. ({detail})"
         )
     if isinstance(exc, ContextOverflowError):

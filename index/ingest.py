@@ -189,6 +189,7 @@ def ingest(
     paths = [Path(p) for p in paths]
     report = IngestReport()
     report.recovered = len(store.recover())
+    store.sync(force=True)  # what other processes ingested need not be embedded again
     files, errors = discover(paths)
     report.failed.extend(Failure(e.path or "", str(e)) for e in errors)
     tick = _ticker(progress, len(files) if all(f.suffix == ".txt" for f in files) else None)

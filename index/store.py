@@ -18,20 +18,38 @@ Chroma is written between two SQLite commits, crash-safely:
 A process killed anywhere in between leaves the article ``pending``; the next run
 (``recover()``) deletes whatever Chroma holds for it and ingests it again. So after any
 crash and a rerun, every article is in the index exactly once.
+
+Several processes, one Chroma server
+------------------------------------
+With ``ASSISTANT_CHROMA_URL`` many app processes (on many machines) share one Chroma
+server, and each keeps its own SQLite file: a local lexical index that must not go stale
+when another process ingests. So Chroma also holds the shared manifest, a second
+collection ``{collection}.manifest`` with one record per article: its content hash, state
+(``done`` or ``deleted``, a tombstone) and ``seq``, the writer's clock in microseconds.
+A writer publishes ``done`` after the article's vectors are in and ``deleted`` after they
+are gone. Every process ``sync()``s before it searches (at most every
+``sync_seconds``): it reads the records whose ``seq`` is past what it has seen, less five
+minutes for clock skew between machines, and rebuilds the lexical rows of each article
+whose hash differs from its own from the chunks Chroma holds (each chunk's metadata
+carries the header that was embedded with it, so the rebuilt rows equal the writer's).
+Applying a record twice changes nothing, so the overlap costs only a read. The embedded
+store runs the same code; there the only writer is the process itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import EmptyIndexError, IndexError_
+from assistant.errors import EmptyIndexError, IndexError_, IndexUnavailableError
 from assistant.sqlite import open_database
 from assistant.terms import content_terms
 from assistant.types import Article, Chunk, Filters, Passage
@@ -68,6 +86,16 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(body, tokenize='porter 
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+
+
+log = logging.getLogger(__name__)
+
+_SKEW_US = 300 * 1_000_000
+_FETCH = 200
+
+
+def _now_seq() -> int:
+    return time.time_ns() // 1000
 
 
 def date_number(day: dt.date | None) -> int | None:
@@ -117,19 +145,12 @@ def open_chroma(chroma_dir: Path, chroma_url: str | None):
         from urllib.parse import urlsplit
 
         parts = urlsplit(chroma_url)
-        try:
-            return chromadb.HttpClient(
-                host=parts.hostname or "127.0.0.1",
-                port=parts.port or 8000,
-                ssl=parts.scheme == "https",
-                settings=settings,
-            )
-        except Exception as exc:  # chromadb raises bare ValueError/ConnectionError here
-            raise IndexError_(
-                f"cannot reach the Chroma server at {chroma_url} ({exc}): start it with "
-                "`chroma run --path DIR --host 127.0.0.1 --port 8000`, or unset "
-                "ASSISTANT_CHROMA_URL to use the embedded store"
-            ) from exc
+        return chromadb.HttpClient(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 8000,
+            ssl=parts.scheme == "https",
+            settings=settings,
+        )
     chroma_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(chroma_dir), settings=settings)
 
@@ -147,6 +168,9 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
         "start": chunk.start,
         "end": chunk.end,
         "source": article.source,
+        # What was embedded before the passage: lets another process rebuild the exact
+        # lexical row from Chroma alone (module doc).
+        "header": chunk.embed_text[: len(chunk.embed_text) - len(chunk.text)],
     }
     number = date_number(article.published)
     if number is not None:  # absent, not null: range filters then leave undated articles out
@@ -164,16 +188,39 @@ class ChunkStore:
         *,
         chroma_url: str | None = None,
         client: Any = None,
+        sync_seconds: float = 2.0,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.collection_name = collection
+        self._where = chroma_url or "the embedded Chroma store"
         self._db = open_database(self.data_dir / f"{collection}.sqlite", _SCHEMA,
                                  what="index", pragmas=("synchronous=NORMAL",))
         self._lock = threading.RLock()
-        self._client = client or open_chroma(self.data_dir / "chroma", chroma_url)
-        self._collection = self._client.get_or_create_collection(
-            collection, embedding_function=None, metadata={"hnsw:space": "cosine"}
-        )
+        self._sync_seconds = sync_seconds
+        self._synced_at = float("-inf")
+        self._owns_client = client is None
+        with self._reaching_chroma():
+            self._client = client or open_chroma(self.data_dir / "chroma", chroma_url)
+            self._collection = self._client.get_or_create_collection(
+                collection, embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+            self._shared = self._client.get_or_create_collection(
+                f"{collection}.manifest", embedding_function=None
+            )
+
+    @contextmanager
+    def _reaching_chroma(self) -> Iterator[None]:
+        """Turn a Chroma server that does not answer into an error that says what to do."""
+        try:
+            yield
+        except Exception as exc:
+            if not _unreachable(exc):
+                raise
+            raise IndexUnavailableError(
+                f"cannot reach {self._where} ({type(exc).__name__}: {exc}); start the Chroma "
+                "server (`chroma run --path DIR --host 127.0.0.1 --port 8000`) and ask again: "
+                "nothing was lost, and the app reconnects by itself"
+            ) from exc
 
     # -- manifest ---------------------------------------------------------------------
     def manifest(self) -> dict[str, ManifestEntry]:
@@ -210,9 +257,10 @@ class ChunkStore:
                     for a, _ in items
                 ],
             )
-        self._delete_vectors(ids, keep={c.id for _, chunks in items for c in chunks})
         chunks = [(a, c) for a, cs in items for c in cs]
-        self._upsert_vectors(chunks, embeddings)
+        with self._reaching_chroma():
+            self._delete_vectors(ids, keep={c.id for _, chunks in items for c in chunks})
+            self._upsert_vectors(chunks, embeddings)
         with self._lock, self._db:
             self._delete_lexical(ids)
             self._db.executemany(
@@ -238,6 +286,7 @@ class ChunkStore:
                 ],
             )
             self._bump_version()
+        self._publish([(a.id, _shared_record(a, len(cs))) for a, cs in items])
 
     def remove(self, article_ids: Iterable[str]) -> int:
         ids = list(article_ids)
@@ -247,12 +296,122 @@ class ChunkStore:
             self._db.executemany(
                 "UPDATE articles SET state='pending' WHERE id=?", [(i,) for i in ids]
             )
-        self._delete_vectors(ids)
+        with self._reaching_chroma():
+            self._delete_vectors(ids)
         with self._lock, self._db:
             self._delete_lexical(ids)
             self._db.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in ids])
             self._bump_version()
+        self._publish([(i, {"state": "deleted"}) for i in ids])
         return len(ids)
+
+    def _publish(self, records: list[tuple[str, dict[str, Any]]]) -> None:
+        """Tell the other processes sharing this Chroma what changed (module doc)."""
+        seq = _now_seq()
+        with self._reaching_chroma():
+            for start in range(0, len(records), 1000):
+                part = records[start : start + 1000]
+                self._shared.upsert(
+                    ids=[i for i, _ in part],
+                    embeddings=[[1.0] for _ in part],
+                    metadatas=[{**meta, "seq": seq} for _, meta in part],
+                )
+
+    # -- keeping the lexical index in step with other writers ------------------------------
+    def sync(self, *, force: bool = False) -> int:
+        """Apply what other processes published; returns how many articles changed here."""
+        if not force and time.monotonic() - self._synced_at < self._sync_seconds:
+            return 0
+        self._synced_at = time.monotonic()
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key='synced_seq'").fetchone()
+        mark = int(row[0]) if row else 0
+        with self._reaching_chroma():
+            records = self._shared_since(mark - _SKEW_US)
+            if not records:
+                return 0
+            local = self.manifest()
+            changed = [(i, m) for i, m in records.items() if _differs(local.get(i), m)]
+            fetched = self._chunks_of([i for i, m in changed if m.get("state") == "done"])
+        seen = max(mark, *(int(m.get("seq", 0)) for m in records.values()))
+        try:
+            with self._lock, self._db:
+                self._apply(changed, fetched)
+                self._db.execute(
+                    "INSERT INTO meta(key, value) VALUES('synced_seq', ?) ON CONFLICT(key) "
+                    "DO UPDATE SET value = excluded.value",
+                    (str(seen),),
+                )
+                if changed:
+                    self._bump_version()
+        except sqlite3.Error as exc:
+            raise IndexError_(
+                f"cannot update the local index in {self.data_dir} ({exc}): check that the "
+                "folder is writable and the disk has space, then run the same command again"
+            ) from exc
+        return len(changed)
+
+    def _sync_for_reading(self) -> None:
+        """Searching goes on with this process's rows when they cannot be brought up to
+        date locally; a server that does not answer still stops it (nothing to search)."""
+        try:
+            self.sync()
+        except IndexUnavailableError:
+            raise
+        except IndexError_ as exc:
+            log.warning("searching without the latest shared changes: %s", exc)
+
+    def _shared_since(self, seq: int) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        offset = 0
+        while True:
+            got = self._shared.get(where={"seq": {"$gte": seq}}, include=["metadatas"],
+                                   limit=5000, offset=offset)
+            out.update(zip(got["ids"], got["metadatas"]))
+            if len(got["ids"]) < 5000:
+                return out
+            offset += 5000
+
+    def _chunks_of(self, article_ids: list[str]) -> dict[str, list[tuple[str, str, dict]]]:
+        out: dict[str, list[tuple[str, str, dict]]] = {i: [] for i in article_ids}
+        for start in range(0, len(article_ids), _FETCH):
+            got = self._collection.get(where=_article_filter(article_ids[start : start + _FETCH]),
+                                       include=["documents", "metadatas"])
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                out[str(meta["article_id"])].append((cid, doc, meta))
+        return out
+
+    def _apply(self, changed: list[tuple[str, dict]], fetched: dict[str, list]) -> None:
+        """Local manifest and lexical rows as the shared records say (inside a transaction)."""
+        self._delete_lexical([i for i, _ in changed])
+        self._db.executemany("DELETE FROM articles WHERE id=?", [(i,) for i, _ in changed])
+        now = time.time()
+        for article_id, record in changed:
+            if record.get("state") != "done":
+                continue
+            rows = fetched.get(article_id, [])
+            self._db.executemany(
+                "INSERT INTO chunks(id, article_id, kind, position, start, \"end\","
+                " published_num, outlet, text) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (cid, article_id, m.get("kind", "content"), m.get("position", 0),
+                     m.get("start", 0), m.get("end", 0), m.get("published_num"),
+                     m.get("outlet", ""), doc)
+                    for cid, doc, m in rows
+                ],
+            )
+            self._db.executemany(
+                "INSERT INTO chunks_fts(rowid, body) SELECT rowid, ? FROM chunks WHERE id = ?",
+                [(str(m.get("header", "")) + doc, cid) for cid, doc, m in rows],
+            )
+            self._db.execute(
+                "INSERT INTO articles(id, content_hash, source, title, url, outlet, published,"
+                " n_chunks, state, updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, 'done', ?)",
+                (article_id, record.get("content_hash", ""), record.get("source", ""),
+                 record.get("title", ""), record.get("url", ""), record.get("outlet", ""),
+                 record.get("published") or None, len(rows), now),
+            )
+
 
     def recover(self) -> list[str]:
         """Undo what a killed run left half-written; returns the article ids it cleared."""
@@ -264,8 +423,7 @@ class ChunkStore:
     def _delete_vectors(self, article_ids: list[str], keep: set[str] = frozenset()) -> None:
         for start in range(0, len(article_ids), 500):
             batch = article_ids[start : start + 500]
-            where = {"article_id": batch[0]} if len(batch) == 1 else {"article_id": {"$in": batch}}
-            found = self._collection.get(where=where, include=[])["ids"]
+            found = self._collection.get(where=_article_filter(batch), include=[])["ids"]
             stale = [i for i in found if i not in keep]
             if stale:
                 self._collection.delete(ids=stale)
@@ -291,7 +449,8 @@ class ChunkStore:
 
     # -- reading ----------------------------------------------------------------------
     def count_chunks(self) -> int:
-        return self._collection.count()
+        with self._reaching_chroma():
+            return self._collection.count()
 
     def require_content(self) -> None:
         if self.count_chunks() == 0:
@@ -301,6 +460,7 @@ class ChunkStore:
             )
 
     def stats(self) -> IndexStats:
+        self._sync_for_reading()
         with self._lock:
             n, first, last = self._db.execute(
                 "SELECT COUNT(*), MIN(published), MAX(published) FROM articles WHERE state='done'"
@@ -316,12 +476,13 @@ class ChunkStore:
     def dense_search(self, vector: Sequence[float], k: int, filters: Filters) -> list[Passage]:
         if self.count_chunks() == 0:
             return []
-        result = self._collection.query(
-            query_embeddings=[list(vector)],
-            n_results=k,
-            where=_chroma_where(filters),
-            include=["documents", "metadatas", "distances"],
-        )
+        with self._reaching_chroma():
+            result = self._collection.query(
+                query_embeddings=[list(vector)],
+                n_results=k,
+                where=_chroma_where(filters),
+                include=["documents", "metadatas", "distances"],
+            )
         return [
             _passage(chunk_id, doc, meta, 1.0 - float(dist))
             for chunk_id, doc, meta, dist in zip(
@@ -334,6 +495,7 @@ class ChunkStore:
         terms = content_terms(query)
         if not terms:
             return []
+        self._sync_for_reading()
         match = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
         sql, params = _lexical_sql(match, k, filters)
         with self._lock:
@@ -347,7 +509,8 @@ class ChunkStore:
         """Passages for chunk ids, in the order given."""
         if not chunk_ids:
             return []
-        got = self._collection.get(ids=chunk_ids, include=["documents", "metadatas"])
+        with self._reaching_chroma():
+            got = self._collection.get(ids=chunk_ids, include=["documents", "metadatas"])
         by_id = {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
         scores = scores or [0.0] * len(chunk_ids)
         return [
@@ -357,6 +520,44 @@ class ChunkStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._owns_client:
+                self._client.close()
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether an error from the Chroma client means the server did not answer."""
+    import httpx  # chromadb's HTTP client is httpx; already imported by then
+
+    if isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError)):
+        return True
+    # chromadb wraps a failed first contact in a bare ValueError
+    return isinstance(exc, ValueError) and "connect to" in str(exc).lower()
+
+
+def _article_filter(ids: list[str]) -> dict:
+    return {"article_id": ids[0]} if len(ids) == 1 else {"article_id": {"$in": ids}}
+
+
+def _shared_record(article: Article, n_chunks: int) -> dict[str, Any]:
+    return {
+        "state": "done",
+        "content_hash": article.content_hash,
+        "source": article.source,
+        "title": article.title,
+        "url": article.url,
+        "outlet": article.outlet,
+        "published": _iso(article.published) or "",
+        "n_chunks": n_chunks,
+    }
+
+
+def _differs(local: ManifestEntry | None, record: dict) -> bool:
+    """Whether a shared record would change this process's rows (never mid-write ones)."""
+    if local is not None and local.state != "done":
+        return False  # this process is writing it, or will recover it
+    if record.get("state") == "deleted":
+        return local is not None
+    return local is None or local.content_hash != record.get("content_hash")
 
 
 def _iso(day: dt.date | None) -> str | None:

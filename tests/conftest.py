@@ -28,6 +28,21 @@ def _block_real_models(request, monkeypatch):
             monkeypatch.setitem(sys.modules, name, None)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _own_collection_on_a_shared_chroma_server(request):
+    """Against a Chroma server (ASSISTANT_CHROMA_URL, as CI's second pass runs the
+    suites), each test module gets a collection of its own, so tests that expect a fresh
+    index get one; subprocesses inherit it through the environment."""
+    if not os.environ.get("ASSISTANT_CHROMA_URL"):
+        yield
+        return
+    import uuid
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ASSISTANT_COLLECTION", f"test-{uuid.uuid4().hex[:12]}")
+        yield
+
+
 @pytest.fixture
 def settings(tmp_path):
     from assistant.settings import Settings

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from assistant.testing import running_app
 
 pytestmark = pytest.mark.integration
 
@@ -43,54 +40,16 @@ The survey blamed an unusually warm July for the retreat, the fastest since reco
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"the app did not start within {timeout_s} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture
 def app_url(tmp_path):
     articles = tmp_path / "articles"
     articles.mkdir()
     shutil.copy(SEED, articles)
     (articles / "hostile.txt").write_text(HOSTILE_ARTICLE, encoding="utf-8")
-    port = _free_port()
-    log = tmp_path / "app.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS_ENABLED": "False"}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(port),
-             "--data-dir", str(tmp_path / "data"), "--llm-backend", "fake",
-             "--articles", str(articles)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_until_up(url, proc, log, timeout_s=240)
+    args = ["--data-dir", str(tmp_path / "data"), "--llm-backend", "fake",
+            "--articles", str(articles)]
+    with running_app(args, tmp_path / "app.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture

@@ -57,34 +57,46 @@ def _done_count(db) -> int:
 
 
 def test_sigkill_mid_ingestion_then_rerun_leaves_each_article_once(tmp_path):
+    from assistant import Settings
+    from index.store import ChunkStore, open_chroma
+
     articles, data = tmp_path / "articles", tmp_path / "data"
+    settings = Settings(data_dir=data)  # embedded, or the server CI's second pass names
+    db = data / f"{settings.collection}.sqlite"
     _write_articles(articles)
     cmd = [sys.executable, "-c", _INGEST, str(data), str(articles)]
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     proc = subprocess.Popen([*cmd, "0.05"], env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while _done_count(data / "news.sqlite") < N // 4 and time.monotonic() < deadline:
+    while _done_count(db) < N // 4 and time.monotonic() < deadline:
         assert proc.poll() is None, "ingestion ended before it could be killed"
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert 0 < _done_count(data / "news.sqlite") < N
+    assert 0 < _done_count(db) < N
 
     rerun = subprocess.run([*cmd, "0"], env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     added, unchanged, failed = map(int, rerun.stdout.split())
     assert added + unchanged == N and failed == 0 and unchanged > 0
 
-    import chromadb
-
-    collection = chromadb.PersistentClient(path=str(data / "chroma")).get_collection("news")
-    got = collection.get(include=["metadatas"])
+    client = open_chroma(data / "chroma", settings.chroma_url)
+    got = client.get_collection(settings.collection).get(include=["metadatas"])
     per_article = Counter(m["article_id"] for m in got["metadatas"])
     assert len(got["ids"]) == len(set(got["ids"]))
-    with sqlite3.connect(data / "news.sqlite") as con:
+    with sqlite3.connect(db) as con:
         manifest = dict(con.execute("SELECT id, n_chunks FROM articles WHERE state='done'"))
         states = con.execute("SELECT DISTINCT state FROM articles").fetchall()
         lexical = con.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
     assert states == [("done",)] and len(manifest) == N
     assert per_article == Counter(manifest)  # every article, each with exactly its chunks
     assert lexical == len(got["ids"])
+
+    # Another process sharing this Chroma rebuilds the same index from the shared manifest.
+    other = ChunkStore(tmp_path / "other", settings.collection, client=client)
+    try:
+        other.sync(force=True)
+        assert other.stats().articles == N
+        assert other._db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0] == lexical
+    finally:
+        other.close()

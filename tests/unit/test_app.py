@@ -582,6 +582,35 @@ def test_build_app_constructs_with_the_answer_event_bounded(quiet_gradio, settin
     assert {f.concurrency_id for f in answering} == {"answer"}
     uploads = [f for f in demo.fns.values() if f.name == "upload"]
     assert uploads and uploads[0].concurrency_limit == 1
+    api = [f for f in demo.fns.values() if f.api_name == "answer"]
+    assert len(api) == 1 and api[0].concurrency_id == "answer"  # one queue with the chat
+
+
+def test_the_api_answers_with_the_answer_as_json(make_assistant, corpus, controller_for):
+    from assistant.testing import ScriptedLLM
+
+    a = make_assistant(ScriptedLLM(["A fissure eruption near Grindavik [1]."]))
+    a.ingest([corpus])
+    got = controller_for(a).answer_api("What erupted near Grindavik?", "2025-01-31",
+                                       "", "", [])
+    assert "Grindavik" in got["answer"] and got["citations"]
+    assert {"title", "url", "published_date"} <= set(got["citations"][0])
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        ({"question": "   "}, "Please rephrase"),
+        ({"question": "What erupted?", "since": "yesterday-ish"}, "YYYY-MM-DD"),
+        ({"question": "x " * 5000}, "Please rephrase"),
+    ],
+)
+def test_the_api_refuses_bad_calls_with_the_chats_message(make_assistant, corpus,
+                                                          controller_for, call, expected):
+    a = make_assistant()
+    a.ingest([corpus])
+    with pytest.raises(app.ApiError, match=expected):
+        controller_for(a).answer_api(**call)
 
 
 def test_launch_options(quiet_gradio, settings):
