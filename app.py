@@ -80,18 +80,22 @@ def sanitize_filename(name: str) -> str:
 
 
 def save_uploads(
-    paths: Sequence[str | Path], folder: Path, max_bytes: int
+    paths: Sequence[str | Path], folder: Path, max_bytes: int, max_files: int = 500
 ) -> tuple[list[Path], list[tuple[str, str]]]:
     """Copy uploaded files into ``folder`` under sanitised names.
 
     Returns the files saved and, for each file refused, its name and the reason. A file
     with the name of an earlier upload replaces it, so uploading an edited article updates it.
+    Past ``max_files``, files are refused (one upload must not hold the ingest lock for hours).
     """
     folder.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
-    refused: list[tuple[str, str]] = []
+    refused: list[tuple[str, str]] = [
+        (Path(p).name, f"over the {max_files} files one upload takes: upload it in another batch")
+        for p in paths[max_files:]
+    ]
     limit_mb = max_bytes / 1_000_000
-    for path in map(Path, paths):
+    for path in map(Path, paths[:max_files]):
         name = sanitize_filename(path.name)
         if not name.endswith(UPLOAD_SUFFIXES):
             refused.append((path.name, "not an article file: upload .txt (tagged) or .jsonl"))
@@ -368,7 +372,8 @@ class ChatController:
         if not paths:
             return "Choose .txt or .jsonl article files to add them."
         folder = self.settings.data_dir / "uploads"
-        saved, refused = save_uploads(paths, folder, self.settings.max_upload_mb * 1_000_000)
+        saved, refused = save_uploads(paths, folder, self.settings.max_upload_mb * 1_000_000,
+                                      self.settings.max_upload_files)
         if not saved:
             return fmt.ingest_summary(None, refused)
         try:
@@ -637,6 +642,7 @@ _HELP = {
     "data_dir": "where the index and the conversations are kept",
     "llm_backend": "local, gguf, ollama, openai or fake",
     "max_upload_mb": "largest article file accepted by upload, in MB",
+    "max_upload_files": "most files taken from one upload",
     "llm_concurrency": "answers generated at the same time",
 }
 

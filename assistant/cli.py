@@ -1,4 +1,4 @@
-"""The `assistant` command: ingest, stats, ask, eval.
+"""The `assistant` command: ingest, stats, ask, eval, model-path.
 
 Every setting of :class:`~assistant.settings.Settings` is also a flag (``--data-dir``,
 ``--collection``, ...) that wins over its ``ASSISTANT_*`` variable. Errors of the
@@ -69,7 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--answers", type=Path, help="write each question's answers here (JSON Lines)")
     ev.add_argument("--json", action="store_true")
 
-    for p in (ingest, stats, ask, ev):
+    model = sub.add_parser("model-path", help="print the checked GGUF file of the packaged "
+                           "model (ASSISTANT_LLM_MODEL), e.g. for an inference server")
+
+    for p in (ingest, stats, ask, ev, model):
         _setting_flags(p)
     return parser
 
@@ -99,6 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: run the same command again to finish", file=sys.stderr)
         return 130
+
+
+def _cmd_model_path(assistant: Any, args: argparse.Namespace) -> int:
+    from assistant.model_files import resolve_model_file
+
+    settings = assistant.settings
+    print(resolve_model_file(settings.llm_model, settings.models_dir))
+    return 0
 
 
 def _cmd_ingest(assistant: Any, args: argparse.Namespace) -> int:
@@ -204,7 +215,8 @@ def _cmd_eval(assistant: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"ingest": _cmd_ingest, "stats": _cmd_stats, "ask": _cmd_ask, "eval": _cmd_eval}
+_COMMANDS = {"ingest": _cmd_ingest, "stats": _cmd_stats, "ask": _cmd_ask, "eval": _cmd_eval,
+             "model-path": _cmd_model_path}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -6,6 +6,8 @@ win); pass it down. Nothing else in the package reads the environment.
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 from typing import Literal
 
@@ -73,6 +75,8 @@ class Settings(BaseSettings):
     port: int = 7860
     auth: str | None = None  # "user:password"
     max_upload_mb: int = Field(default=50, ge=1)
+    # Files taken from one upload; the rest are refused, each with a message.
+    max_upload_files: int = Field(default=500, ge=1)
     llm_concurrency: int = Field(default=1, ge=1)
     articles: Path | None = None
 
@@ -80,6 +84,17 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("collection", mode="after")
+    @classmethod
+    def _chroma_name(cls, value: str) -> str:
+        # Chroma's rule for collection names, leaving room for the ".manifest" suffix.
+        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{1,500}[A-Za-z0-9])", value) or ".." in value:
+            raise ValueError(
+                f"collection {value!r}: use 3 to 502 letters, digits, '.', '_' or '-', "
+                "starting and ending with a letter or digit"
+            )
+        return value
 
     @property
     def chroma_dir(self) -> Path:

@@ -158,6 +158,12 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "citations": [c.to_json() for c in self.citations],
+            # What the model was shown, in order: [n] in the answer is sources[n-1].
+            "sources": [
+                {"chunk_id": p.chunk_id, "article_id": p.article_id, "title": p.title,
+                 "url": p.url, "published_date": p.published.isoformat() if p.published else None}
+                for p in self.passages
+            ],
             "date_window": window,
             "timings": {
                 k: self.timings.get(k) for k in ("retrieval_s", "first_token_s", "total_s")

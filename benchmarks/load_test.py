@@ -9,7 +9,9 @@ gradio_client clients ask ``--questions`` in total through ``/answer`` at once. 
 ``--ingest-during N`` it uploads N new articles through ``/upload`` while they ask.
 
 Each reply must be an answer (no error), to the question that client asked (the echo),
-and the same as that question's answer alone (nothing mixed between users); the new
+led by the same passage as that question's answer alone, and with the fake LLM
+the same text (nothing mixed between users; the real model's wording may differ by a
+word, as llama.cpp reuses its cache between prompts); the new
 articles must all be in the index afterwards and answer a question about them. Prints
 JSON (counts, p50/p95 latency, throughput) and exits 1 if anything was lost, wrong or
 mixed. Loopback only; stops by itself after ``--timeout`` seconds.
@@ -42,7 +44,6 @@ QUESTIONS = (
     "What did the renaming of the Gulf of Mexico lead to?",
     "How much does congestion pricing cost drivers in New York?",
     "Where did the Iceland volcano erupt?",
-    "Who won the world chess championship?",
     "Which bakery won the national bread award?",
     "When will high school start under the school board's plan?",
 )
@@ -113,18 +114,31 @@ def ask(client, question: str) -> dict:
                           api_name="/answer")
 
 
-def expected_answers(url: str, questions: Sequence[str]) -> dict[str, str]:
+def expected_answers(url: str, questions: Sequence[str]) -> dict[str, dict]:
     from gradio_client import Client
 
     client = Client(url, verbose=False)
-    answers = {q: ask(client, q)["answer"] for q in questions}
-    if len(set(answers.values())) < len(answers):
-        raise RuntimeError(f"questions share an answer, so mixing could not show: {answers}")
+    answers = {q: ask(client, q) for q in questions}
+    if len({_sources(a) for a in answers.values()}) < len(answers):
+        firsts = {q: _sources(a) for q, a in answers.items()}
+        raise RuntimeError(f"questions share their best passage, so mixing could not show: {firsts}")
     return answers
 
 
-def run_load(url: str, expected: dict[str, str], *, clients: int, total: int,
-             upload: list[Path] | None = None, deadline_s: float = 900) -> LoadResult:
+def _sources(reply: dict) -> tuple[str, ...]:
+    # The best passage only: the lower ranks may change as articles are uploaded meanwhile.
+    return tuple(s["chunk_id"] for s in reply.get("sources", [])[:1])
+
+
+def same_reply(got: dict, alone: dict, question: str, *, exact_text: bool) -> bool:
+    return (got.get("question") == question and bool(got.get("answer"))
+            and _sources(got) == _sources(alone)
+            and (not exact_text or got["answer"] == alone["answer"]))
+
+
+def run_load(url: str, expected: dict[str, dict], *, clients: int, total: int,
+             upload: list[Path] | None = None, deadline_s: float = 900,
+             exact_text: bool = True) -> LoadResult:
     """``clients`` threads, each with its own gradio_client, ask ``total`` questions."""
     from gradio_client import Client
 
@@ -149,7 +163,7 @@ def run_load(url: str, expected: dict[str, str], *, clients: int, total: int,
             elapsed = time.perf_counter() - started
             with lock:
                 result.latencies.append(elapsed)
-                if got.get("question") != question or got.get("answer") != expected[question]:
+                if not same_reply(got, expected[question], question, exact_text=exact_text):
                     result.mixed.append(f"client {c} asked {question!r}, got {got!r:.200}")
                 else:
                     result.answered += 1
@@ -216,7 +230,7 @@ def load(llm: str, clients: int, questions: int, ingest_during: int, timeout: fl
             expected = expected_answers(url, QUESTIONS)
             upload = new_articles(work / "new", ingest_during) if ingest_during else None
             result = run_load(url, expected, clients=clients, total=questions, upload=upload,
-                              deadline_s=timeout)
+                              deadline_s=timeout, exact_text=llm == "fake")
             if upload:
                 result.ingest.update(check_new_articles(url, work / "data" / "news.sqlite",
                                                         len(upload)))

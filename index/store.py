@@ -27,7 +27,8 @@ when another process ingests. So Chroma also holds the shared manifest, a second
 collection ``{collection}.manifest`` with one record per article: its content hash, state
 (``done`` or ``deleted``, a tombstone) and ``seq``, the writer's clock in microseconds.
 A writer publishes ``done`` after the article's vectors are in and ``deleted`` after they
-are gone. Every process ``sync()``s before it searches (at most every
+are gone, both before its own commit of step 3, so a kill never leaves an article done
+here but unpublished. Every process ``sync()``s before it searches (at most every
 ``sync_seconds``): it reads the records whose ``seq`` is past what it has seen, less five
 minutes for clock skew between machines, and rebuilds the lexical rows of each article
 whose hash differs from its own from the chunks Chroma holds (each chunk's metadata
@@ -54,7 +55,7 @@ from assistant.sqlite import open_database
 from assistant.terms import content_terms
 from assistant.types import Article, Chunk, Filters, Passage
 
-__all__ = ["ChunkStore", "ManifestEntry", "IndexStats", "date_number", "open_chroma"]
+__all__ = ["ChunkStore", "ManifestEntry", "IndexStats", "close_chroma", "date_number", "open_chroma"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -144,13 +145,23 @@ def open_chroma(chroma_dir: Path, chroma_url: str | None):
     if chroma_url:
         from urllib.parse import urlsplit
 
+        import httpx
+
+        # Ask first: a client whose constructor fails leaves its HTTP session open.
+        with httpx.Client(timeout=10) as probe:
+            probe.get(chroma_url.rstrip("/") + "/api/v2/heartbeat").raise_for_status()
+        from chromadb.api.shared_system_client import SharedSystemClient
+
         parts = urlsplit(chroma_url)
-        return chromadb.HttpClient(
+        before = set(SharedSystemClient._identifier_to_system)
+        client = chromadb.HttpClient(
             host=parts.hostname or "127.0.0.1",
             port=parts.port or 8000,
             ssl=parts.scheme == "https",
             settings=settings,
         )
+        client._news_assistant_systems = set(SharedSystemClient._identifier_to_system) - before
+        return client
     chroma_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(chroma_dir), settings=settings)
 
@@ -261,6 +272,9 @@ class ChunkStore:
         with self._reaching_chroma():
             self._delete_vectors(ids, keep={c.id for _, chunks in items for c in chunks})
             self._upsert_vectors(chunks, embeddings)
+        # Published before the local commit: a kill in between leaves the article pending
+        # here, so the rerun redoes and republishes it (module doc).
+        self._publish([(a.id, _shared_record(a, len(cs))) for a, cs in items])
         with self._lock, self._db:
             self._delete_lexical(ids)
             self._db.executemany(
@@ -286,7 +300,6 @@ class ChunkStore:
                 ],
             )
             self._bump_version()
-        self._publish([(a.id, _shared_record(a, len(cs))) for a, cs in items])
 
     def remove(self, article_ids: Iterable[str]) -> int:
         ids = list(article_ids)
@@ -298,11 +311,11 @@ class ChunkStore:
             )
         with self._reaching_chroma():
             self._delete_vectors(ids)
+        self._publish([(i, {"state": "deleted"}) for i in ids])
         with self._lock, self._db:
             self._delete_lexical(ids)
             self._db.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in ids])
             self._bump_version()
-        self._publish([(i, {"state": "deleted"}) for i in ids])
         return len(ids)
 
     def _publish(self, records: list[tuple[str, dict[str, Any]]]) -> None:
@@ -521,7 +534,25 @@ class ChunkStore:
         with self._lock:
             self._db.close()
             if self._owns_client:
-                self._client.close()
+                close_chroma(self._client)
+
+
+def close_chroma(client: Any) -> None:
+    """Close a client from ``open_chroma``, HTTP sessions included."""
+    # chromadb's HTTP client never closes its httpx sessions (one per internal System it
+    # makes); open_chroma noted which Systems were this client's, so close theirs here.
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    systems = [SharedSystemClient._identifier_to_system.get(i)
+               for i in getattr(client, "_news_assistant_systems", ())]
+    client.close()
+    for identifier in getattr(client, "_news_assistant_systems", ()):
+        SharedSystemClient._identifier_to_system.pop(identifier, None)
+    for system in systems:
+        for component in getattr(system, "_instances", {}).values():
+            session = getattr(component, "_session", None)
+            if hasattr(session, "close"):
+                session.close()
 
 
 def _unreachable(exc: BaseException) -> bool:

@@ -58,7 +58,7 @@ def _done_count(db) -> int:
 
 def test_sigkill_mid_ingestion_then_rerun_leaves_each_article_once(tmp_path):
     from assistant import Settings
-    from index.store import ChunkStore, open_chroma
+    from index.store import ChunkStore, close_chroma, open_chroma
 
     articles, data = tmp_path / "articles", tmp_path / "data"
     settings = Settings(data_dir=data)  # embedded, or the server CI's second pass names
@@ -100,3 +100,4 @@ def test_sigkill_mid_ingestion_then_rerun_leaves_each_article_once(tmp_path):
         assert other._db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0] == lexical
     finally:
         other.close()
+        close_chroma(client)

@@ -469,6 +469,19 @@ def test_save_uploads_copies_safe_files_and_refuses_the_rest(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["good.txt"]
 
 
+def test_one_upload_takes_at_most_max_files_and_names_the_rest(tmp_path):
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    files = []
+    for i in range(7):
+        files.append(incoming / f"a{i}.txt")
+        files[-1].write_text("<TITLE>t</TITLE><CONTENT>c</CONTENT>")
+    saved, refused = app.save_uploads(files, tmp_path / "uploads", 1000, max_files=5)
+    assert [p.name for p in saved] == [f"a{i}.txt" for i in range(5)]
+    assert [name for name, _ in refused] == ["a5.txt", "a6.txt"]
+    assert all("another batch" in reason for _, reason in refused)
+
+
 def test_ingest_progress_is_reported_on_the_calling_thread():
     class SlowIngest:
         def ingest(self, paths, progress=None):

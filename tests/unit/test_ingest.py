@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from assistant.cli import main
 from tests.conftest import FIXTURES, SEED
 
@@ -152,3 +154,10 @@ def _no_filters():
     from assistant.types import Filters
 
     return Filters()
+
+
+@pytest.mark.parametrize("name", ["x", "-news", "news..v2", "news/2025", "n" * 600])
+def test_collection_names_chroma_refuses_are_a_config_error(tmp_path, capsys, name):
+    code = main(["stats", "--data-dir", str(tmp_path), f"--collection={name}"])
+    assert code == 2
+    assert "letters, digits" in capsys.readouterr().err
