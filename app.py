@@ -516,9 +516,10 @@ def build_app(assistant: Any, settings: Settings,
 
     def api_answer(question: str, as_of: str = "", since: str = "", until: str = "",
                    outlets: list[str] | None = None) -> dict:
-        """Answer one question about the news collection: the answer text, the citations (n,
-        title, url, outlet, published_date, passage), as in assistant.Answer.to_json.
-        Dates are YYYY-MM-DD; as_of is the day "last week" counts from (default today)."""
+        """Answer one question about the news collection, as in assistant.Answer.to_json:
+        the question, the answer text, its citations (n, title, url, outlet, published_date,
+        passage), the sources shown to the model, the date window and timings. Dates are
+        YYYY-MM-DD; as_of is the day "last week" counts from (default today)."""
         try:
             return controller.answer_api(question, as_of, since, until, outlets)
         except ApiError as exc:

@@ -89,7 +89,8 @@ class Settings(BaseSettings):
     @classmethod
     def _chroma_name(cls, value: str) -> str:
         # Chroma's rule for collection names, leaving room for the ".manifest" suffix.
-        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{1,500}[A-Za-z0-9])", value) or ".." in value:
+        name = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,500}[A-Za-z0-9]", value)
+        if name is None or ".." in value:
             raise ValueError(
                 f"collection {value!r}: use 3 to 502 letters, digits, '.', '_' or '-', "
                 "starting and ending with a letter or digit"

@@ -425,7 +425,6 @@ class ChunkStore:
                  record.get("published") or None, len(rows), now),
             )
 
-
     def recover(self) -> list[str]:
         """Undo what a killed run left half-written; returns the article ids it cleared."""
         with self._lock:

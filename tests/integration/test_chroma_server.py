@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, IndexUnavailableError, Settings
-from assistant.testing import HashingEmbeddings, ScriptedLLM, free_port, word_count_tokens
+from assistant import Assistant, IndexUnavailableError
+from assistant.testing import ScriptedLLM, free_port
 from assistant.types import Filters
 from assistant.ui_format import friendly_error
 from tests.conftest import FIXTURES, SEED
@@ -38,7 +38,8 @@ class ChromaServer:
             self.proc = subprocess.Popen(
                 [str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1",
                  "--port", str(self.port)],
-                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+                stdout=out, stderr=subprocess.STDOUT,
+                env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -61,15 +62,6 @@ class ChromaServer:
 
 
 @pytest.fixture
-def processes():
-    made: list[Assistant] = []
-    yield made
-    for a in made:
-        if a._store is not None:
-            a._store.close()
-
-
-@pytest.fixture
 def server(tmp_path):
     s = ChromaServer(tmp_path / "chroma-server", tmp_path / "chroma.log")
     s.start()
@@ -77,17 +69,21 @@ def server(tmp_path):
     s.stop()
 
 
-def _process(server: ChromaServer, data_dir: Path, made: list[Assistant]) -> Assistant:
-    settings = Settings(data_dir=data_dir, chroma_url=server.url, collection="news",
-                        index_sync_seconds=0, llm_backend="fake")
-    made.append(Assistant(settings, embeddings=HashingEmbeddings(), count_tokens=word_count_tokens,
-                     llm=ScriptedLLM(["A fissure eruption near Grindavik [1]."])))
-    return made[-1]
+@pytest.fixture
+def process(make_assistant, server):
+    """An app process of its own (own data directory) on the test's Chroma server."""
+
+    def make(data_dir: Path) -> Assistant:
+        return make_assistant(ScriptedLLM(["A fissure eruption near Grindavik [1]."]),
+                              data_dir=data_dir, chroma_url=server.url, collection="news",
+                              index_sync_seconds=0)
+
+    return make
 
 
-def test_two_processes_share_one_server(server, tmp_path, processes):
-    writer = _process(server, tmp_path / "writer", processes)
-    reader = _process(server, tmp_path / "reader", processes)
+def test_two_processes_share_one_server(server, tmp_path, process):
+    writer = process(tmp_path / "writer")
+    reader = process(tmp_path / "reader")
     report = writer.ingest([SEED, FIXTURES])
     assert report.added == 7 and not report.failed
     assert reader.stats().articles == 7
@@ -98,8 +94,8 @@ def test_two_processes_share_one_server(server, tmp_path, processes):
     assert reader.ingest([SEED, FIXTURES]).unchanged == 7
 
 
-def test_server_going_away_is_explained_and_the_same_app_recovers(server, tmp_path, processes):
-    app = _process(server, tmp_path / "app", processes)
+def test_server_going_away_is_explained_and_the_same_app_recovers(server, tmp_path, process):
+    app = process(tmp_path / "app")
     app.ingest([SEED, FIXTURES])
     assert app.answer(QUESTION).citations
 
@@ -114,9 +110,9 @@ def test_server_going_away_is_explained_and_the_same_app_recovers(server, tmp_pa
     assert reply.citations and not reply.refused
 
 
-def test_a_server_that_is_down_at_start_is_a_clear_error_then_recovers(server, tmp_path, processes):
+def test_a_server_that_is_down_at_start_is_a_clear_error_then_recovers(server, tmp_path, process):
     server.stop()
-    app = _process(server, tmp_path / "app", processes)
+    app = process(tmp_path / "app")
     with pytest.raises(IndexUnavailableError, match="start the Chroma server"):
         app.stats()
     server.start()
