@@ -94,6 +94,13 @@ class Assistant:
         return ingest(paths, self.store, self.chunker, self.embeddings, prune=prune,
                       progress=progress)
 
+    def close(self) -> None:
+        """Let go of the index (its SQLite file and the Chroma client, HTTP included)."""
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
     def stats(self):
         return self.store.stats()
 

@@ -232,8 +232,10 @@ def load(llm: str, clients: int, questions: int, ingest_during: int, timeout: fl
             result = run_load(url, expected, clients=clients, total=questions, upload=upload,
                               deadline_s=timeout, exact_text=llm == "fake")
             if upload:
-                result.ingest.update(check_new_articles(url, work / "data" / "news.sqlite",
-                                                        len(upload)))
+                from assistant.settings import Settings
+
+                index = Settings(data_dir=work / "data").lexical_path  # as the app names it
+                result.ingest.update(check_new_articles(url, index, len(upload)))
             return result
 
 

@@ -67,8 +67,7 @@ def make_assistant(settings):
 
     yield make
     for a in made:
-        if a._store is not None:
-            a._store.close()
+        a.close()
 
 
 @pytest.fixture

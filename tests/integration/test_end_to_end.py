@@ -26,7 +26,8 @@ def real(tmp_path_factory):
     a = Assistant(Settings(data_dir=data))
     report = a.ingest([SEED, FIXTURES])
     assert report.added == 7 and not report.failed
-    return a
+    yield a
+    a.close()
 
 
 def test_pipeline_query_returns_the_seed_chunk_first(real):
@@ -90,7 +91,8 @@ def hostile(real, tmp_path_factory):
     a = Assistant(real.settings.model_copy(update=own),
                   embeddings=real.embeddings, llm=real.llm)
     assert a.ingest([SEED, folder]).added == 4
-    return a
+    yield a
+    a.close()
 
 
 def test_real_model_ignores_orders_inside_articles(hostile):
