@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import EmptyIndexError, IndexError_, IndexUnavailableError
+from assistant.errors import ConfigError, EmptyIndexError, IndexError_, IndexUnavailableError
 from assistant.sqlite import open_database
 from assistant.terms import content_terms
 from assistant.types import Article, Chunk, Filters, Passage
@@ -149,7 +149,13 @@ def open_chroma(chroma_dir: Path, chroma_url: str | None):
 
         # Ask first: a client whose constructor fails leaves its HTTP session open.
         with httpx.Client(timeout=10) as probe:
-            probe.get(chroma_url.rstrip("/") + "/api/v2/heartbeat").raise_for_status()
+            answer = probe.get(chroma_url.rstrip("/") + "/api/v2/heartbeat")
+        if answer.is_error:
+            raise ConfigError(
+                f"{chroma_url} answered {answer.status_code} to Chroma's heartbeat: set "
+                "ASSISTANT_CHROMA_URL to a Chroma server (`chroma run`), or unset it to use "
+                "the embedded store"
+            )
         from chromadb.api.shared_system_client import SharedSystemClient
 
         parts = urlsplit(chroma_url)
@@ -277,19 +283,11 @@ class ChunkStore:
         self._publish([(a.id, _shared_record(a, len(cs))) for a, cs in items])
         with self._lock, self._db:
             self._delete_lexical(ids)
-            self._db.executemany(
-                "INSERT INTO chunks(id, article_id, kind, position, start, \"end\","
-                " published_num, outlet, text) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (c.id, a.id, c.kind, c.position, c.start, c.end,
-                     date_number(a.published), a.outlet, c.text)
-                    for a, c in chunks
-                ],
-            )
-            self._db.executemany(
-                "INSERT INTO chunks_fts(rowid, body) SELECT rowid, ? FROM chunks WHERE id = ?",
-                [(c.embed_text, c.id) for _, c in chunks],
-            )
+            self._insert_lexical([
+                (c.id, a.id, c.kind, c.position, c.start, c.end, date_number(a.published),
+                 a.outlet, c.text, c.embed_text)
+                for a, c in chunks
+            ])
             self._db.executemany(
                 "UPDATE articles SET content_hash=?, source=?, title=?, url=?, outlet=?,"
                 " published=?, n_chunks=?, state='done', updated_at=? WHERE id=?",
@@ -343,12 +341,15 @@ class ChunkStore:
             records = self._shared_since(mark - _SKEW_US)
             if not records:
                 return 0
-            local = self.manifest()
-            changed = [(i, m) for i, m in records.items() if _differs(local.get(i), m)]
-            fetched = self._chunks_of([i for i, m in changed if m.get("state") == "done"])
+            candidates = self._differing(records)
+            fetched = self._chunks_of([i for i, m in candidates if m.get("state") == "done"])
         seen = max(mark, *(int(m.get("seq", 0)) for m in records.values()))
+        if not candidates and seen == mark:
+            return 0  # only the overlap window, read again: nothing to write
         try:
             with self._lock, self._db:
+                # Again under the lock: this process may have begun writing one since.
+                changed = self._differing(dict(candidates))
                 self._apply(changed, fetched)
                 self._db.execute(
                     "INSERT INTO meta(key, value) VALUES('synced_seq', ?) ON CONFLICT(key) "
@@ -363,6 +364,19 @@ class ChunkStore:
                 "folder is writable and the disk has space, then run the same command again"
             ) from exc
         return len(changed)
+
+    def _differing(self, records: dict[str, dict]) -> list[tuple[str, dict]]:
+        """The shared records that would change this process's rows."""
+        ids = list(records)
+        local: dict[str, ManifestEntry] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                part = ids[start : start + 500]
+                rows = self._db.execute(
+                    "SELECT id, content_hash, source, state FROM articles WHERE id IN"
+                    f" ({','.join('?' * len(part))})", part)
+                local.update((r[0], ManifestEntry(*r)) for r in rows)
+        return [(i, m) for i, m in records.items() if _differs(local.get(i), m)]
 
     def _sync_for_reading(self) -> None:
         """Searching goes on with this process's rows when they cannot be brought up to
@@ -403,20 +417,12 @@ class ChunkStore:
             if record.get("state") != "done":
                 continue
             rows = fetched.get(article_id, [])
-            self._db.executemany(
-                "INSERT INTO chunks(id, article_id, kind, position, start, \"end\","
-                " published_num, outlet, text) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (cid, article_id, m.get("kind", "content"), m.get("position", 0),
-                     m.get("start", 0), m.get("end", 0), m.get("published_num"),
-                     m.get("outlet", ""), doc)
-                    for cid, doc, m in rows
-                ],
-            )
-            self._db.executemany(
-                "INSERT INTO chunks_fts(rowid, body) SELECT rowid, ? FROM chunks WHERE id = ?",
-                [(str(m.get("header", "")) + doc, cid) for cid, doc, m in rows],
-            )
+            self._insert_lexical([
+                (cid, article_id, m.get("kind", "content"), m.get("position", 0),
+                 m.get("start", 0), m.get("end", 0), m.get("published_num"),
+                 m.get("outlet", ""), doc, str(m.get("header", "")) + doc)
+                for cid, doc, m in rows
+            ])
             self._db.execute(
                 "INSERT INTO articles(id, content_hash, source, title, url, outlet, published,"
                 " n_chunks, state, updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, 'done', ?)",
@@ -450,6 +456,19 @@ class ChunkStore:
                 documents=[c.text for _, c in part],
                 metadatas=[_chunk_metadata(a, c) for a, c in part],
             )
+
+    def _insert_lexical(self, rows: list[tuple]) -> None:
+        """Chunk rows and their BM25 rows: (id, article id, kind, position, start, end,
+        published number, outlet, text, FTS body), inside the caller's transaction."""
+        self._db.executemany(
+            "INSERT INTO chunks(id, article_id, kind, position, start, \"end\","
+            " published_num, outlet, text) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [row[:9] for row in rows],
+        )
+        self._db.executemany(
+            "INSERT INTO chunks_fts(rowid, body) SELECT rowid, ? FROM chunks WHERE id = ?",
+            [(row[9], row[0]) for row in rows],
+        )
 
     def _delete_lexical(self, article_ids: list[str]) -> None:
         marks = ",".join("?" * len(article_ids))

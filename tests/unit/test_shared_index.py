@@ -165,3 +165,28 @@ def test_other_errors_from_chroma_are_not_disguised(process, monkeypatch):
     with pytest.raises(RuntimeError, match="a bug"):
         a.store.count_chunks()
 
+
+
+def test_a_url_that_is_not_a_chroma_server_is_a_config_error(tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from assistant import ConfigError
+
+    class NotChroma(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server name
+            self.send_error(404)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), NotChroma)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with pytest.raises(ConfigError, match="answered 404 to Chroma's heartbeat"):
+            ChunkStore(tmp_path / "data", chroma_url=url)
+    finally:
+        server.shutdown()
+        server.server_close()
