@@ -11,11 +11,13 @@ import datetime as dt
 import re
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 
 from assistant.errors import ContextOverflowError, QuestionError
+from assistant.evidence import focus_passages
 from assistant.prompts import answer_prompt, condense_prompt, render_passages
 from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.terms import content_terms
@@ -68,16 +70,23 @@ def parse_citations(text: str, passages: Sequence[Passage]) -> tuple[str, tuple[
     return cleaned, citations
 
 
-def attribute(text: str, passages: Sequence[Passage], threshold: float = 0.6) -> int | None:
+def attribute(
+    text: str, passages: Sequence[Passage], question: str = "", threshold: float = 0.6
+) -> int | None:
     """The passage an uncited answer comes from: the one holding most of its words.
 
     Small models often answer right but forget the [n]; a claim that is checked against
-    the passages and found there can still point to its article. None when no passage
-    holds at least ``threshold`` of the answer's content words.
+    the passages and found there can still point to its article. Only the words the answer
+    adds to the question are checked ("BP announced plans to cut 4,700 jobs in recent
+    weeks" is about "BP"), unless it adds none. None when no passage holds at least
+    ``threshold`` of them.
     """
+    asked = set(content_terms(question))
+    words = [w for w in content_terms(text) if w not in asked] or content_terms(text)
+    claim = " ".join(words)
     best, best_share = None, threshold
     for n, passage in enumerate(passages, start=1):
-        share = coverage(text, passage)
+        share = coverage(claim, passage)
         if share >= best_share and (best is None or share > best_share):
             best, best_share = n, share
     return best
@@ -223,9 +232,13 @@ class AnswerChain:
         )
 
     def _render(self, state: dict, passages: list[Passage]):
+        # The model reads the question's sentences of each passage; people see it whole.
+        texts = focus_passages([p.text for p in passages], state["standalone"],
+                               self.settings.passage_words)
+        read = [replace(p, text=text) for p, text in zip(passages, texts)]
         return answer_prompt().invoke({
             "today": state["as_of"].isoformat(),
-            "passages": render_passages(passages),
+            "passages": render_passages(read),
             "question": state["standalone"],
         })
 
@@ -240,7 +253,7 @@ class AnswerChain:
         refused = is_refusal(text) or not text
         attributed = False
         if not citations and not refused:
-            n = attribute(text, shown)
+            n = attribute(text, shown, state["standalone"])
             if n is not None:
                 marked = re.sub(r"([.!?]?)\s*$", lambda m: f" [{n}]{m.group(1)}", text, count=1)
                 text, citations = parse_citations(marked, shown)

@@ -17,11 +17,13 @@ import json
 import platform
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigError
+from assistant.evidence import focus_passages
 from assistant.retrieval import HybridRetriever
 from assistant.types import Filters, Passage
 
@@ -83,6 +85,8 @@ class RetrievalScores:
 class EvalResult:
     questions: int
     retrieval: dict[str, RetrievalScores]
+    # The gold answer is in what the model reads of the top passages (assistant.evidence).
+    in_prompt: list[bool] = field(default_factory=list)
     correct: list[bool] = field(default_factory=list)
     refused: list[bool] = field(default_factory=list)
     absent_refused: list[bool] = field(default_factory=list)
@@ -98,6 +102,7 @@ class EvalResult:
         out = {
             "questions": self.questions,
             **hybrid,
+            "answer_in_prompt": _mean(self.in_prompt),
             "accuracy": _mean(self.correct) if answered else None,
             "refusal_when_absent": _mean(self.absent_refused) if self.absent_refused else None,
             "false_refusal": _mean(self.refused) if answered else None,
@@ -121,6 +126,8 @@ class EvalResult:
             s = scores.to_json()
             rows.append(f"| {mode} | {s['hit@1']:.3f} | {s['hit@5']:.3f} | {s['hit@10']:.3f} "
                         f"| {s['mrr@10']:.3f} |")
+        rows += ["", f"gold answer in what the model reads of the top passages: "
+                     f"{j['answer_in_prompt']:.3f}"]
         if j["accuracy"] is not None:
             rows += ["", "| answers | value |", "|---|---|",
                      f"| accuracy | {j['accuracy']:.3f} |",
@@ -179,6 +186,8 @@ def run_eval(
             got = retriever.retrieve(q["question"], k=10, as_of=as_of)
             result.retrieval[mode].ranks.append(score_retrieval(list(got.passages), q["answer"]))
             result.retrieval[mode].seconds.append(got.seconds)
+            if mode == "hybrid":
+                result.in_prompt.append(_in_prompt(got.passages, q, assistant.settings))
         if not retrieval_only:
             _ask(assistant, q, as_of, result, absent)
         if progress:
@@ -186,6 +195,12 @@ def run_eval(
     if progress:
         print(file=sys.stderr)
     return result
+
+
+def _in_prompt(passages: Sequence[Passage], q: dict, settings: Any) -> bool:
+    read = focus_passages([p.text for p in passages[: settings.top_k]], q["question"],
+                          settings.passage_words)
+    return any(normalise(q["answer"]) in normalise(text) for text in read)
 
 
 def _ask(assistant: Any, q: dict, as_of: dt.date, result: EvalResult, absent: bool) -> None:

@@ -60,6 +60,7 @@ class Assistant:
                     self.settings.collection,
                     chroma_url=self.settings.chroma_url,
                     sync_seconds=self.settings.index_sync_seconds,
+                    common_share=self.settings.lexical_common_share,
                 )
             return self._store
 

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     # Retrieval
     top_k: int = Field(default=5, ge=1, le=20)
     candidates: int = Field(default=50, ge=5)
+    # Words of each passage the model reads: the sentences that share the question's words
+    # (assistant/evidence.py). 0 shows whole passages. See BENCHMARKS.md.
+    passage_words: int = Field(default=60, ge=0)
+    # Query words found in more than this share of chunks are left out of the BM25 search
+    # (index/common_terms.py): they cost the most and weigh the least. 0 keeps every word.
+    lexical_common_share: float = Field(default=0.0, ge=0.0, lt=1.0)
     max_question_chars: int = Field(default=1000, ge=10)
     # An answer whose cited passages hold less than this share of the question's words
     # becomes "the articles don't say" (0 turns the check off). See BENCHMARKS.md.

@@ -9,10 +9,12 @@ are chunked and embedded for real, and each synthetic chunk is one of them with 
 sentences shuffled and its vector moved by Gaussian noise (so the vectors keep the
 corpus's clusters) under a new article id and date. The index is grown step by step to
 each size, through ``ChunkStore.write`` (so Chroma, the manifest and the FTS5 index are
-all real), and at each size 100 real questions of newsqa-2025 are searched: dense (Chroma
-HNSW), lexical (SQLite FTS5 BM25), and both with a date filter. Query vectors are
-embedded once beforehand: embedding a query costs the same at every size. Prints one JSON
-line per size: p50/p95 in milliseconds, and write throughput.
+all real), and at each size 100 real questions of newsqa-2025 are searched, dense (Chroma
+HNSW) and lexical (SQLite FTS5 BM25): with no filter; as a question is asked (nothing
+after its date, and with ``--common-share`` common words left out of BM25); and with a
+one-quarter date filter. Query vectors are embedded once beforehand: embedding a query
+costs the same at every size. Prints one JSON line per size: p50/p95 in milliseconds, and
+write throughput.
 """
 
 from __future__ import annotations
@@ -84,12 +86,19 @@ def percentiles(samples: list[float]) -> dict:
             "p95_ms": round(1000 * s[int(0.95 * (len(s) - 1))], 1)}
 
 
-def measure(store, questions: list[str], vectors) -> dict:
+def measure(store, questions: list[str], vectors, common_share: float) -> dict:
     from assistant.types import Filters
 
-    window = Filters(since=dt.date(2025, 1, 1), until=dt.date(2025, 3, 31))
+    variants = (
+        ("", Filters(), 0.0),
+        # What every question searches: nothing published after its as_of (here 2025-06-30,
+        # three quarters of the synthetic dates), with common query words left out.
+        ("_asked", Filters(until=dt.date(2025, 6, 30)), common_share),
+        ("_dated", Filters(since=dt.date(2025, 1, 1), until=dt.date(2025, 3, 31)), 0.0),
+    )
     out = {}
-    for name, filters in (("", Filters()), ("_dated", window)):
+    for name, filters, share in variants:
+        store.common_share = share
         dense, lexical = [], []
         for question, vector in zip(questions, vectors):
             t = time.perf_counter()
@@ -112,7 +121,10 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--seed-chunks", type=int, default=2000)
     parser.add_argument("--chroma-url")
-    parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--data-dir", type=Path,
+                        help="index folder; an existing one grows from its current size")
+    parser.add_argument("--common-share", type=float, default=0.05,
+                        help="ASSISTANT_LEXICAL_COMMON_SHARE for the '_asked' searches")
     parser.add_argument("--questions", type=Path,
                         default=ROOT.parent / "shared" / "newsqa-2025" / "questions.jsonl")
     args = parser.parse_args()
@@ -131,7 +143,7 @@ def main() -> int:
 
     store = ChunkStore(data / "index", "scale", chroma_url=args.chroma_url, sync_seconds=3600)
     rng = np.random.default_rng(0)
-    articles = 0
+    articles = len(store.manifest())  # synthetic ids continue where an earlier run stopped
     for size in sorted(int(s) for s in args.sizes.split(",")):
         wrote, started = 0, time.perf_counter()
         while store.count_chunks() < size:
@@ -142,7 +154,7 @@ def main() -> int:
         write_s = time.perf_counter() - started
         row = {"chunks": store.count_chunks(), "mode": "server" if args.chroma_url else "embedded",
                "write_chunks_per_s": round(wrote / write_s, 1) if wrote else None,
-               **measure(store, questions, query_vectors)}
+               **measure(store, questions, query_vectors, args.common_share)}
         print(json.dumps(row), flush=True)
     store.close()
     return 0

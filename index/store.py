@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import sqlite3
 import threading
 import time
@@ -54,9 +55,15 @@ from assistant.errors import ConfigError, EmptyIndexError, IndexError_, IndexUna
 from assistant.sqlite import open_database
 from assistant.terms import content_terms
 from assistant.types import Article, Chunk, Filters, Passage
+from index.common_terms import CommonTerms
 
 __all__ = ["ChunkStore", "ManifestEntry", "IndexStats", "close_chroma", "date_number", "open_chroma"]
 
+_TOKENIZER = "porter unicode61"
+# From this share of chunks inside a date filter up, dense search filters Chroma's nearest
+# ids itself rather than passing Chroma a ``where`` (see ``ChunkStore.dense_search``): at
+# 0.02 it asks for 100 times k ids, which Chroma returns in ~25 ms at 100k chunks.
+_POSTFILTER_SHARE = 0.02
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY,
@@ -83,9 +90,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(body, tokenize='porter unicode61');
+CREATE INDEX IF NOT EXISTS chunks_published ON chunks(published_num);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(body, tokenize='{tokenizer}');
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+""".replace("{tokenizer}", _TOKENIZER)
 
 
 
@@ -196,7 +204,11 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
 
 
 class ChunkStore:
-    """Chroma collection + SQLite manifest and lexical index for one collection."""
+    """Chroma collection + SQLite manifest and lexical index for one collection.
+
+    ``common_share``: query words found in more than this share of the chunks are left out
+    of lexical searches (``index.common_terms``); 0 searches every word.
+    """
 
     def __init__(
         self,
@@ -206,12 +218,16 @@ class ChunkStore:
         chroma_url: str | None = None,
         client: Any = None,
         sync_seconds: float = 2.0,
+        common_share: float = 0.0,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.collection_name = collection
         self._where = chroma_url or "the embedded Chroma store"
         self._db = open_database(self.data_dir / f"{collection}.sqlite", _SCHEMA,
                                  what="index", pragmas=("synchronous=NORMAL",))
+        self._common = CommonTerms(self._db, "chunks_fts", _TOKENIZER)
+        self.common_share = common_share
+        self._rows_seen = (-1, 0)
         self._lock = threading.RLock()
         self._sync_seconds = sync_seconds
         self._synced_at = float("-inf")
@@ -505,8 +521,24 @@ class ChunkStore:
         return IndexStats(n, self.count_chunks(), first, last, outlets)
 
     def dense_search(self, vector: Sequence[float], k: int, filters: Filters) -> list[Passage]:
+        """The ``k`` chunks nearest to ``vector`` among those ``filters`` allow.
+
+        Chroma applies a ``where`` before its vector search, at a cost that grows with the
+        collection (234 ms at 100k chunks, BENCHMARKS.md), and every question has one: no
+        article after ``as_of``. Nearest ids alone are cheap (4 ms for 650 at 100k), so
+        unless the filter is very narrow (share counted here in SQLite), Chroma is asked
+        for twice the ids that should hold ``k`` allowed ones, and the rest are dropped
+        here; Chroma's ``where`` stays for very narrow filters and as the fallback.
+        """
         if self.count_chunks() == 0:
             return []
+        share = self._share_allowed(filters)
+        if share == 0.0:
+            return []
+        if share >= _POSTFILTER_SHARE:
+            nearest = self._nearest_allowed(vector, k, filters, share)
+            if nearest is not None:
+                return self.passages([i for i, _ in nearest], [s for _, s in nearest])
         with self._reaching_chroma():
             result = self._collection.query(
                 query_embeddings=[list(vector)],
@@ -522,14 +554,57 @@ class ChunkStore:
             )
         ]
 
+    def _share_allowed(self, filters: Filters) -> float:
+        """Share of chunks inside the filter's dates (1.0 without dates)."""
+        where, params = _filter_sql(filters, dates_only=True)
+        if not where:
+            return 1.0
+        self._sync_for_reading()
+        with self._lock:
+            inside = self._db.execute(
+                "SELECT count(*) FROM chunks c WHERE " + " AND ".join(where), params
+            ).fetchone()[0]
+            total = self._local_chunks()
+        return inside / total if total else 1.0
+
+    def _nearest_allowed(
+        self, vector: Sequence[float], k: int, filters: Filters, share: float
+    ) -> list[tuple[str, float]] | None:
+        """(id, score) of the ``k`` nearest allowed chunks, or None if too few were fetched."""
+        with self._lock:
+            fetch = min(self._local_chunks(), math.ceil(2 * k / share) + k)
+        with self._reaching_chroma():
+            result = self._collection.query(
+                query_embeddings=[list(vector)], n_results=max(fetch, k), include=["distances"]
+            )
+        ids, distances = result["ids"][0], result["distances"][0]
+        where, params = _filter_sql(filters)
+        allowed = set()
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                batch = ids[start : start + 500]
+                sql = f"SELECT c.id FROM chunks c WHERE c.id IN ({','.join('?' * len(batch))})"
+                allowed.update(r[0] for r in self._db.execute(
+                    " AND ".join([sql, *where]), [*batch, *params]))
+        nearest = [(i, 1.0 - float(d)) for i, d in zip(ids, distances) if i in allowed][:k]
+        return nearest if len(nearest) == k or len(ids) < fetch else None
+
+    def _local_chunks(self) -> int:
+        """Chunks in the local SQLite index (callers hold the lock)."""
+        version = self.version()
+        if self._rows_seen[0] != version:  # counting 100k rows takes ~10 ms: once a version
+            self._rows_seen = (version, self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        return self._rows_seen[1]
+
     def lexical_search(self, query: str, k: int, filters: Filters) -> list[Passage]:
-        terms = content_terms(query)
+        terms = list(dict.fromkeys(content_terms(query)))
         if not terms:
             return []
         self._sync_for_reading()
-        match = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
-        sql, params = _lexical_sql(match, k, filters)
         with self._lock:
+            if self.common_share:
+                terms = self._common.selective(terms, self._local_chunks(), self.common_share)
+            sql, params = _lexical_sql(" OR ".join(f'"{t}"' for t in terms), k, filters)
             try:
                 rows = self._db.execute(sql, params).fetchall()
             except sqlite3.OperationalError:
@@ -644,24 +719,32 @@ def _chroma_where(filters: Filters) -> dict | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def _lexical_sql(match: str, k: int, filters: Filters) -> tuple[str, list]:
-    where = ["chunks_fts MATCH ?"]
-    params: list[Any] = [match]
+def _filter_sql(filters: Filters, *, dates_only: bool = False) -> tuple[list[str], list]:
+    """SQL conditions on ``chunks c`` that mean what ``_chroma_where`` means to Chroma."""
+    where: list[str] = []
+    params: list[Any] = []
     if filters.since:
         where.append("c.published_num >= ?")
         params.append(date_number(filters.since))
     if filters.until:
         where.append("c.published_num <= ?")
         params.append(date_number(filters.until))
+    if dates_only:
+        return where, params
     if filters.outlets:
         where.append(f"c.outlet IN ({','.join('?' * len(filters.outlets))})")
         params.extend(filters.outlets)
     if filters.exclude_articles:
         where.append(f"c.article_id NOT IN ({','.join('?' * len(filters.exclude_articles))})")
         params.extend(filters.exclude_articles)
+    return where, params
+
+
+def _lexical_sql(match: str, k: int, filters: Filters) -> tuple[str, list]:
+    where, params = _filter_sql(filters)
     sql = (
         "SELECT c.id, bm25(chunks_fts) AS s FROM chunks_fts JOIN chunks c"
-        " ON c.rowid = chunks_fts.rowid WHERE " + " AND ".join(where) + " ORDER BY s LIMIT ?"
+        " ON c.rowid = chunks_fts.rowid WHERE " + " AND ".join(["chunks_fts MATCH ?", *where])
+        + " ORDER BY s LIMIT ?"
     )
-    return sql, [*params, k]
-
+    return sql, [match, *params, k]

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from assistant.chain import is_refusal, parse_citations
+from assistant.chain import attribute, is_refusal, parse_citations
 from assistant.errors import ContextOverflowError, EmptyIndexError, QuestionError
 from assistant.testing import ScriptedLLM
 from assistant.types import Answer, Passage
@@ -139,6 +139,21 @@ def test_uncited_answer_is_attributed_to_the_passage_that_holds_it(make_assistan
     assert got.grounded and got.attributed
     assert got.text == "Russia could supply up to 55 billion cubic metres [1]."
     assert got.citations[0].article_id == SEED_ID
+
+
+def test_an_uncited_answer_is_judged_by_what_it_adds_to_the_question(make_assistant, corpus):
+    # Restating the question's words must not hide where "55 billion" comes from.
+    answer = "Annually the southern neighbour and ally, Iran, could obtain 55 billion."
+    a = make_assistant(llm=ScriptedLLM([answer]))
+    a.ingest([corpus])
+    got = a.answer("How much gas could Russia's southern neighbour and ally obtain annually?", as_of=AS_OF)
+    assert got.attributed and got.citations[0].article_id == SEED_ID
+    assert attribute(answer, got.passages) is None  # judged on all its words, it was not
+    # An answer from the chess passage to a question it is not about: attributed, then refused.
+    a = make_assistant(llm=ScriptedLLM(["The article states that Gukesh Dommaraju of India won the Eurovision Song Contest."]))
+    a.ingest([corpus])
+    got = a.answer("Who won the Eurovision Song Contest?", as_of=AS_OF)
+    assert got.refused and got.text == "The articles don't say."
 
 
 def test_uncited_answer_found_nowhere_stays_ungrounded(make_assistant, corpus):

@@ -50,6 +50,8 @@ def test_run_eval_reports_every_figure(make_assistant, tmp_path):
     assert 0 < j["accuracy"] <= 1 and j["false_refusal"] <= 0.5
     assert j["refusal_when_absent"] is not None and j["latency_p50_s"] > 0
     assert "| hybrid |" in result.table()
+    # The stand-in reader can only find what the model was shown.
+    assert j["answer_in_prompt"] >= j["accuracy"] > 0
     only = run_eval(a, _eval_folder(tmp_path / "again"), retrieval_only=True, progress=False)
     assert only.to_json()["accuracy"] is None
 
