@@ -45,11 +45,11 @@ class CommonTerms:
                        [(i, w) for i, w in enumerate(words)])
         stems = db.execute("SELECT doc, term FROM temp.query_stems").fetchall()
         db.execute("DELETE FROM temp.query_words")
-        marks = ",".join("?" * len({t for _, t in stems}))
+        distinct = sorted({t for _, t in stems})
         counts = dict(db.execute(
-            f"SELECT term, doc FROM temp.index_stems WHERE term IN ({marks})",
-            [*{t for _, t in stems}],
-        ).fetchall()) if stems else {}
+            f"SELECT term, doc FROM temp.index_stems WHERE term IN ({','.join('?' * len(distinct))})",
+            distinct,
+        ).fetchall()) if distinct else {}
         per_word: dict[int, int] = {}
         for i, stem in stems:
             per_word[i] = min(per_word.get(i, counts.get(stem, 0)), counts.get(stem, 0))

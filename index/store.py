@@ -383,16 +383,23 @@ class ChunkStore:
 
     def _differing(self, records: dict[str, dict]) -> list[tuple[str, dict]]:
         """The shared records that would change this process's rows."""
-        ids = list(records)
-        local: dict[str, ManifestEntry] = {}
         with self._lock:
-            for start in range(0, len(ids), 500):
-                part = ids[start : start + 500]
-                rows = self._db.execute(
-                    "SELECT id, content_hash, source, state FROM articles WHERE id IN"
-                    f" ({','.join('?' * len(part))})", part)
-                local.update((r[0], ManifestEntry(*r)) for r in rows)
+            rows = self._rows_for_ids(
+                "SELECT id, content_hash, source, state FROM articles WHERE id IN", list(records))
+        local = {r[0]: ManifestEntry(*r) for r in rows}
         return [(i, m) for i, m in records.items() if _differs(local.get(i), m)]
+
+    def _rows_for_ids(
+        self, select: str, ids: Sequence[str], where: Sequence[str] = (), params: Sequence = ()
+    ) -> list[tuple]:
+        """Rows of ``select`` (ending in ``IN``) for ``ids``, batched under SQLite's cap on
+        bound variables, with the extra ``where`` conditions; the caller holds the lock."""
+        rows: list[tuple] = []
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            sql = " AND ".join([f"{select} ({','.join('?' * len(part))})", *where])
+            rows += self._db.execute(sql, [*part, *params]).fetchall()
+        return rows
 
     def _sync_for_reading(self) -> None:
         """Searching goes on with this process's rows when they cannot be brought up to
@@ -528,22 +535,28 @@ class ChunkStore:
         article after ``as_of``. Nearest ids alone are cheap (4 ms for 650 at 100k), so
         unless the filter is very narrow (share counted here in SQLite), Chroma is asked
         for twice the ids that should hold ``k`` allowed ones, and the rest are dropped
-        here; Chroma's ``where`` stays for very narrow filters and as the fallback.
+        here; Chroma's ``where`` stays for very narrow filters and as the fallback. Dates
+        that let every chunk through (a question asked today) need no filter at all.
         """
         if self.count_chunks() == 0:
             return []
-        share = self._share_allowed(filters)
-        if share == 0.0:
-            return []
-        if share >= _POSTFILTER_SHARE:
-            nearest = self._nearest_allowed(vector, k, filters, share)
-            if nearest is not None:
-                return self.passages([i for i, _ in nearest], [s for _, s in nearest])
+        where = _chroma_where(filters)
+        # An empty local index (not caught up with a server) cannot judge: Chroma's where can.
+        inside, total = self._inside_dates(filters) if where is not None else (0, 0)
+        if total:
+            if inside == 0:
+                return []
+            if inside == total and not (filters.outlets or filters.exclude_articles):
+                where = None  # the dates let every chunk through: one plain query
+            elif inside >= _POSTFILTER_SHARE * total:
+                nearest = self._nearest_allowed(vector, k, filters, inside, total)
+                if nearest is not None:
+                    return self.passages([i for i, _ in nearest], [s for _, s in nearest])
         with self._reaching_chroma():
             result = self._collection.query(
                 query_embeddings=[list(vector)],
                 n_results=k,
-                where=_chroma_where(filters),
+                where=where,
                 include=["documents", "metadatas", "distances"],
             )
         return [
@@ -554,38 +567,33 @@ class ChunkStore:
             )
         ]
 
-    def _share_allowed(self, filters: Filters) -> float:
-        """Share of chunks inside the filter's dates (1.0 without dates)."""
+    def _inside_dates(self, filters: Filters) -> tuple[int, int]:
+        """(chunks inside the filter's dates, all chunks), counted in the local index."""
         where, params = _filter_sql(filters, dates_only=True)
-        if not where:
-            return 1.0
         self._sync_for_reading()
         with self._lock:
+            total = self._local_chunks()
+            if not where:
+                return total, total
             inside = self._db.execute(
                 "SELECT count(*) FROM chunks c WHERE " + " AND ".join(where), params
             ).fetchone()[0]
-            total = self._local_chunks()
-        return inside / total if total else 1.0
+        return inside, total
 
     def _nearest_allowed(
-        self, vector: Sequence[float], k: int, filters: Filters, share: float
+        self, vector: Sequence[float], k: int, filters: Filters, inside: int, total: int
     ) -> list[tuple[str, float]] | None:
         """(id, score) of the ``k`` nearest allowed chunks, or None if too few were fetched."""
-        with self._lock:
-            fetch = min(self._local_chunks(), math.ceil(2 * k / share) + k)
+        fetch = min(total, math.ceil(2 * k * total / inside) + k)
         with self._reaching_chroma():
             result = self._collection.query(
                 query_embeddings=[list(vector)], n_results=max(fetch, k), include=["distances"]
             )
         ids, distances = result["ids"][0], result["distances"][0]
         where, params = _filter_sql(filters)
-        allowed = set()
         with self._lock:
-            for start in range(0, len(ids), 500):
-                batch = ids[start : start + 500]
-                sql = f"SELECT c.id FROM chunks c WHERE c.id IN ({','.join('?' * len(batch))})"
-                allowed.update(r[0] for r in self._db.execute(
-                    " AND ".join([sql, *where]), [*batch, *params]))
+            rows = self._rows_for_ids("SELECT c.id FROM chunks c WHERE c.id IN", ids, where, params)
+        allowed = {r[0] for r in rows}
         nearest = [(i, 1.0 - float(d)) for i, d in zip(ids, distances) if i in allowed][:k]
         return nearest if len(nearest) == k or len(ids) < fetch else None
 
