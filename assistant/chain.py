@@ -23,7 +23,7 @@ from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.terms import content_terms
 from assistant.types import Answer, Citation, Filters, Passage
 
-__all__ = ["AnswerChain", "parse_citations", "attribute", "is_refusal", "REFUSAL"]
+__all__ = ["AnswerChain", "parse_citations", "attribute", "added_words", "is_refusal", "REFUSAL"]
 
 REFUSAL = "The articles don't say."
 _TEMPLATE_MARGIN = 32
@@ -81,15 +81,19 @@ def attribute(
     weeks" is about "BP"), unless it adds none. None when no passage holds at least
     ``threshold`` of them.
     """
-    asked = set(content_terms(question))
-    words = [w for w in content_terms(text) if w not in asked] or content_terms(text)
-    claim = " ".join(words)
+    claim = " ".join(added_words(text, question) or content_terms(text))
     best, best_share = None, threshold
     for n, passage in enumerate(passages, start=1):
         share = coverage(claim, passage)
         if share >= best_share and (best is None or share > best_share):
             best, best_share = n, share
     return best
+
+
+def added_words(answer: str, question: str) -> list[str]:
+    """The content words of an answer that the question does not already hold."""
+    asked = set(content_terms(question))
+    return [w for w in content_terms(_CITATION.sub(" ", answer)) if w not in asked]
 
 
 def coverage(text: str, passage: Passage) -> float:
@@ -120,8 +124,8 @@ class AnswerChain:
     def __init__(self, assistant: Any) -> None:
         self.assistant = assistant
         self.settings = assistant.settings
-        self.retriever = HybridRetriever(
-            assistant.store, assistant.embeddings, candidates=self.settings.candidates
+        self.retriever = HybridRetriever.from_settings(
+            assistant.store, assistant.embeddings, self.settings
         )
         self.prepare = (
             RunnablePassthrough.assign(standalone=RunnableLambda(self._condense))
@@ -251,6 +255,9 @@ class AnswerChain:
         shown = state["prompt"][1]
         text, citations = parse_citations(state["text"], shown)
         refused = is_refusal(text) or not text
+        if not refused and not added_words(text, state["standalone"]):
+            # "[3]" alone, or the question said back as a sentence: nothing was answered.
+            text, citations, refused = REFUSAL, (), True
         attributed = False
         if not citations and not refused:
             n = attribute(text, shown, state["standalone"])

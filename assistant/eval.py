@@ -176,8 +176,8 @@ def run_eval(
     assistant.ingest([folder / "articles"], progress=None)
     assistant.store.require_content()
     modes = ["hybrid", "lexical", "dense"] if baselines else ["hybrid"]
-    retrievers = {m: HybridRetriever(assistant.store, assistant.embeddings,
-                                     candidates=assistant.settings.candidates, mode=m)
+    retrievers = {m: HybridRetriever.from_settings(assistant.store, assistant.embeddings,
+                                                   assistant.settings, mode=m)
                   for m in modes}
     result = EvalResult(len(questions), {m: RetrievalScores() for m in modes}, machine=_machine())
     for i, q in enumerate(questions, start=1):

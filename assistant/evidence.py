@@ -21,6 +21,7 @@ from index.chunking import split_segments
 __all__ = ["focus_passages"]
 
 _WORD = re.compile(r"\S+")
+_HAS_WORD = re.compile(r"\w")  # a "..." between joined chunks is not a sentence to show
 _GAP = "..."
 
 
@@ -40,7 +41,11 @@ def focus_passages(texts: Sequence[str], question: str, budget_words: int) -> li
     if budget_words <= 0:
         return list(texts)
     asked = _stems(question)
-    split = [[(a, b, _stems(text[a:b]) & asked) for a, b in split_segments(text)] for text in texts]
+    split = [
+        [(a, b, _stems(text[a:b]) & asked)
+         for a, b in split_segments(text) if _HAS_WORD.search(text[a:b])]
+        for text in texts
+    ]
     df = Counter(stem for sentences in split for *_, found in sentences for stem in found)
     total = sum(len(sentences) for sentences in split) or 1
     weight = {stem: math.log(1 + total / n) for stem, n in df.items()}
@@ -72,13 +77,14 @@ def _focus(text: str, sentences: list, weight: dict[str, float], budget_words: i
 
 def _join(text: str, sentences: list, kept: list[int], budget_words: int) -> str:
     pieces: list[str] = []
-    previous = -1
+    end = 0
     for i in kept:
-        if i != previous + 1:
+        start, stop = sentences[i][0], sentences[i][1]
+        if text[end:start].strip():  # something was left out (or the text had a gap there)
             pieces.append(_GAP)
-        pieces.append(text[sentences[i][0] : sentences[i][1]])
-        previous = i
-    if previous != len(sentences) - 1:
+        pieces.append(text[start:stop])
+        end = stop
+    if text[end:].strip():
         pieces.append(_GAP)
     words = " ".join(pieces).split()
     # One sentence can be longer than the whole budget (a run-on, a table flattened into a

@@ -7,8 +7,13 @@
 3. Among near-equals, articles nearer to ``as_of`` win (a mild prior; a strong one when
    the question asks for the latest news).
 4. Near-duplicate passages (wire copies, the same story from two outlets) collapse into
-   the best-placed one, which lists the others as also reporting it; no article fills
-   more than ``per_article`` of the places.
+   the best-placed one, which lists the others as also reporting it.
+5. Optionally (``ASSISTANT_CHUNKS_PER_SOURCE``), one source per article: its best
+   ``per_article`` chunks are joined, in text order, into one passage placed where its
+   best chunk was. A story's answer is often a chunk or two away from the chunk that
+   matches the question best, and five sources that are five articles cover more than
+   five chunks of two. The model still reads only the question's sentences of each
+   (``assistant.evidence``), so its prompt does not grow.
 """
 
 from __future__ import annotations
@@ -17,18 +22,24 @@ import datetime as dt
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from assistant.timewords import TimeIntent, resolve, strip_time_words
 from assistant.types import DateWindow, Filters, Passage
 
-__all__ = ["HybridRetriever", "Retrieval", "rrf_fuse", "collapse_duplicates", "MODES"]
+__all__ = [
+    "HybridRetriever", "Retrieval", "rrf_fuse", "collapse_duplicates", "join_by_article", "MODES",
+]
 
 MODES = ("hybrid", "dense", "lexical")
 _RRF_K = 60
 _WORDS = re.compile(r"\w+")
+_KIND_ORDER = {"summary": 0, "highlights": 1, "content": 2}
+_GAP = " ... "
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,36 @@ def collapse_duplicates(
     return [p for p, _ in kept]
 
 
+def join_by_article(passages: Sequence[Passage]) -> list[Passage]:
+    """One passage per article, in the place of its best chunk: its chunks in text order."""
+    groups: dict[str, list[Passage]] = {}
+    for passage in passages:
+        groups.setdefault(passage.article_id, []).append(passage)
+    return [_joined(parts) for parts in groups.values()]
+
+
+def _joined(parts: list[Passage]) -> Passage:
+    if len(parts) == 1:
+        return parts[0]
+    best = parts[0]
+    ordered = sorted(parts, key=lambda p: (_KIND_ORDER.get(p.kind, len(_KIND_ORDER)), p.start))
+    text, last = ordered[0].text, ordered[0]
+    for part in ordered[1:]:
+        if part.kind == last.kind and part.start <= last.end:
+            # Neighbouring chunks overlap by design: the shared text is shown once.
+            text += part.text[last.end - part.start :]
+        else:
+            text = text.rstrip() + _GAP + part.text.lstrip()
+        if part.kind != last.kind or part.end > last.end:
+            last = part
+    same_kind = [p for p in ordered if p.kind == best.kind]
+    also = tuple(dict.fromkeys(a for p in parts for a in p.also_reporting))
+    return replace(
+        best, text=text, start=min(p.start for p in same_kind), end=max(p.end for p in same_kind),
+        also_reporting=also, chunk_ids=tuple(p.chunk_id for p in ordered),
+    )
+
+
 def recency_boost(published: dt.date | None, as_of: dt.date, strength: float) -> float:
     """A multiplier in [1, 1 + strength]: 1 + strength today, half of that ~30 days back."""
     if published is None or strength <= 0:
@@ -116,6 +157,7 @@ class HybridRetriever:
         mode: str = "hybrid",
         base_recency: float = 0.1,
         per_article: int = 2,
+        join_articles: bool = False,
         use_window: bool = True,
         window_weight: float = 0.5,
         collapse: bool = True,
@@ -126,7 +168,17 @@ class HybridRetriever:
         self.candidates, self.mode = candidates, mode
         self.base_recency, self.per_article = base_recency, per_article
         self.use_window, self.window_weight, self.collapse = use_window, window_weight, collapse
-        self._last_query: tuple[str, list[float]] = ("", [])
+        self.join_articles = join_articles
+
+    @classmethod
+    def from_settings(
+        cls, store: Any, embeddings: Any, settings: Any, *, mode: str = "hybrid"
+    ) -> HybridRetriever:
+        joined = settings.chunks_per_source > 1
+        return cls(
+            store, embeddings, candidates=settings.candidates, mode=mode,
+            per_article=settings.chunks_per_source if joined else 2, join_articles=joined,
+        )
 
     def retrieve(
         self,
@@ -139,41 +191,54 @@ class HybridRetriever:
         started = time.perf_counter()
         filters = filters or Filters()
         if self.mode != "hybrid":  # plain baselines: no time words, prior or collapsing
-            ranked = self._rankings(question, question, _merge_filters(filters, None, as_of))[0]
+            [rankings] = self._search(question, question, [_merge_filters(filters, None, as_of)])
+            ranked = rankings[0]
             return Retrieval(tuple(ranked[:k]), None, None, time.perf_counter() - started, filters)
         intent = resolve(question, as_of)
         window = intent.window if self.use_window else None
         lexical_query = strip_time_words(question, intent)
         everything = _merge_filters(filters, None, as_of)
-        rankings = self._rankings(question, lexical_query, everything)
+        within = [] if window is None else [_merge_filters(filters, window, as_of)]
+        rankings, *inside = self._search(question, lexical_query, [everything, *within])
         weights = [1.0] * len(rankings)
-        if window is not None:
+        if inside:
             # The window is a preference, not a wall: its passages are ranked a second time
             # within it, which lifts them, while a story dated just outside still competes.
-            inside = self._rankings(question, lexical_query, _merge_filters(filters, window, as_of))
-            rankings += inside
-            weights += [self.window_weight] * len(inside)
-            if not any(inside):
+            rankings += inside[0]
+            weights += [self.window_weight] * len(inside[0])
+            if not any(inside[0]):
                 window = None
         ranked = rrf_fuse(rankings, weights)
         strength = self.base_recency + intent.recency
         ranked.sort(key=lambda p: -p.score * recency_boost(p.published, as_of, strength))
         if self.collapse:
             ranked = collapse_duplicates(ranked, per_article=self.per_article)
+        if self.join_articles:
+            ranked = join_by_article(ranked)
         passages = ranked[:k]
         return Retrieval(tuple(passages), window, intent, time.perf_counter() - started, filters)
 
-    def _rankings(self, question: str, lexical_query: str, filters: Filters) -> list[list[Passage]]:
-        n = self.candidates
-        rankings = []
-        if self.mode in ("hybrid", "dense"):
-            rankings.append(self.store.dense_search(self._query_vector(question), n, filters))
-        if self.mode in ("hybrid", "lexical"):
-            rankings.append(self.store.lexical_search(lexical_query, n, filters))
-        return rankings
+    def _search(
+        self, question: str, lexical_query: str, filter_sets: list[Filters]
+    ) -> list[list[list[Passage]]]:
+        """For each filter set, its rankings (dense, then lexical), all searched at once.
 
-    def _query_vector(self, question: str) -> list[float]:
-        # One question is often searched twice (windowed, then wider): embed it once.
-        if self._last_query[0] != question:
-            self._last_query = (question, self.embeddings.embed_query(question))
-        return self._last_query[1]
+        Chroma and SQLite search outside the GIL, so a question waits for its slowest
+        search rather than for the sum of them.
+        """
+        searches: list[Callable[[], list[Passage]]] = []
+        vector = self.embeddings.embed_query(question) if self.mode != "lexical" else None
+        for filters in filter_sets:
+            if vector is not None:
+                searches.append(partial(self.store.dense_search, vector, self.candidates, filters))
+            if self.mode in ("hybrid", "lexical"):
+                searches.append(partial(
+                    self.store.lexical_search, lexical_query, self.candidates, filters
+                ))
+        if len(searches) == 1:
+            found = [searches[0]()]
+        else:
+            with ThreadPoolExecutor(len(searches), thread_name_prefix="search") as pool:
+                found = list(pool.map(lambda search: search(), searches))
+        per_set = len(searches) // len(filter_sets)
+        return [found[i : i + per_set] for i in range(0, len(found), per_set)]

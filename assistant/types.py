@@ -82,6 +82,8 @@ class Passage:
     end: int = 0
     score: float = 0.0
     also_reporting: tuple[tuple[str, str, str], ...] = ()  # (title, outlet, url)
+    # The chunks joined into this passage, in text order; empty for a single chunk.
+    chunk_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,8 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             # What the model was shown, in order: [n] in the answer is sources[n-1].
             "sources": [
-                {"chunk_id": p.chunk_id, "article_id": p.article_id, "title": p.title,
+                {"chunk_id": p.chunk_id, "chunk_ids": list(p.chunk_ids or (p.chunk_id,)),
+                 "article_id": p.article_id, "title": p.title,
                  "url": p.url, "published_date": p.published.isoformat() if p.published else None}
                 for p in self.passages
             ],

@@ -20,14 +20,19 @@ from assistant.eval import RetrievalScores, load_questions, score_retrieval
 from assistant.retrieval import HybridRetriever
 
 # name: (HybridRetriever options, share of chunks above which BM25 leaves a word out)
+_CHUNKS = dict(join_articles=False, per_article=2)  # every chunk its own source (default)
+_PLAIN = dict(use_window=False, base_recency=0.0, join_articles=False)
 VARIANTS = {
-    "rrf only": (dict(use_window=False, base_recency=0.0, per_article=99, collapse=False), 0.0),
-    "+ collapse": (dict(use_window=False, base_recency=0.0, per_article=99), 0.0),
-    "+ 2 per article": (dict(use_window=False, base_recency=0.0), 0.0),
-    "+ recency prior": (dict(use_window=False), 0.0),
-    "+ time window, weight 1": (dict(window_weight=1.0), 0.0),
-    "+ time window, weight 0.5 (default)": (dict(), 0.0),
-    "+ time window, weight 0.25": (dict(window_weight=0.25), 0.0),
+    "rrf only": (dict(**_PLAIN, per_article=99, collapse=False), 0.0),
+    "+ collapse": (dict(**_PLAIN, per_article=99), 0.0),
+    "+ 2 per article": (dict(**_PLAIN, per_article=2), 0.0),
+    "+ recency prior": (dict(use_window=False, **_CHUNKS), 0.0),
+    "+ time window, weight 1": (dict(window_weight=1.0, **_CHUNKS), 0.0),
+    "+ time window, weight 0.5 (default)": (dict(**_CHUNKS), 0.0),
+    "+ time window, weight 0.25": (dict(window_weight=0.25, **_CHUNKS), 0.0),
+    "chunks joined by article, 2 per article": (dict(join_articles=True, per_article=2), 0.0),
+    "chunks joined by article, 3 per article": (dict(join_articles=True, per_article=3), 0.0),
+    "chunks joined by article, 4 per article": (dict(join_articles=True, per_article=4), 0.0),
     "default, common words (>10% of chunks) left out": (dict(), 0.10),
     "default, common words (>5% of chunks) left out": (dict(), 0.05),
     "default, common words (>2% of chunks) left out": (dict(), 0.02),

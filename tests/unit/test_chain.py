@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from assistant.chain import attribute, is_refusal, parse_citations
+from assistant.chain import added_words, attribute, is_refusal, parse_citations
 from assistant.errors import ContextOverflowError, EmptyIndexError, QuestionError
 from assistant.testing import ScriptedLLM
 from assistant.types import Answer, Passage
@@ -154,6 +154,22 @@ def test_an_uncited_answer_is_judged_by_what_it_adds_to_the_question(make_assist
     a.ingest([corpus])
     got = a.answer("Who won the Eurovision Song Contest?", as_of=AS_OF)
     assert got.refused and got.text == "The articles don't say."
+
+
+@pytest.mark.parametrize("reply", [
+    "[1]",
+    "Russia could supply gas to Iran per year [1].",  # the question said back
+])
+def test_an_answer_that_adds_nothing_to_the_question_is_a_refusal(make_assistant, corpus, reply):
+    a = make_assistant(llm=ScriptedLLM([reply]))
+    a.ingest([corpus])
+    got = a.answer("How much gas could Russia supply to Iran per year?", as_of=AS_OF)
+    assert got.refused and got.text == "The articles don't say." and got.citations == ()
+
+
+def test_added_words_are_the_answer_less_the_question():
+    assert added_words("Joe Biden gave the eulogy [1].", "Who gave the eulogy?") == ["joe", "biden"]
+    assert added_words("[2]", "Who gave the eulogy?") == []
 
 
 def test_uncited_answer_found_nowhere_stays_ungrounded(make_assistant, corpus):

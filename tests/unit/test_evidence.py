@@ -34,6 +34,16 @@ def test_a_passage_sharing_no_word_with_the_question_shows_its_lede():
     assert len(got.split()) <= 21
 
 
+def test_the_gap_between_joined_chunks_is_a_gap_not_a_sentence():
+    # One source per article joins chunks that do not touch with "...": reading it must
+    # show one gap where text is left out, never "... ... ...".
+    joined = f"{FILLER} ... {PIPELINE}... {FILLER}"
+    [got] = focus_passages([joined], "How much gas could the Iran pipeline carry?", 20)
+    assert got == "... A gas pipeline to Iran is being negotiated. It could carry 55 billion cubic metres a year. ..."
+    [tail] = focus_passages([f"{FILLER} ... {PIPELINE}"], "How much gas could the Iran pipeline carry?", 20)
+    assert tail == "... A gas pipeline to Iran is being negotiated. It could carry 55 billion cubic metres a year."
+
+
 def test_an_overlong_sentence_is_cut_at_twice_the_budget():
     run_on = "pipeline " + "and more words " * 100 + "."
     [got] = focus_passages([run_on + " Other."], "pipeline", 10)

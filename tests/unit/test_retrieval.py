@@ -1,6 +1,11 @@
 import datetime as dt
+import threading
+from dataclasses import replace
 
-from assistant.retrieval import collapse_duplicates, recency_boost, rrf_fuse
+import pytest
+
+from assistant.errors import IndexUnavailableError
+from assistant.retrieval import collapse_duplicates, join_by_article, recency_boost, rrf_fuse
 from assistant.types import Filters, Passage
 
 
@@ -62,3 +67,93 @@ def test_hybrid_retrieval_over_an_index(make_assistant, corpus):
     outlet = r.retrieve("bakery award", k=3, as_of=dt.date(2025, 3, 1),
                         filters=Filters(outlets=("towncrier.example.com",)))
     assert outlet.passages and {p.outlet for p in outlet.passages} == {"towncrier.example.com"}
+
+
+def test_chunks_per_source_setting_joins_each_articles_chunks(make_assistant, corpus):
+    question, as_of = "Russia Iran gas treaty pipeline supply", dt.date(2025, 2, 1)
+    a = make_assistant(chunks_per_source=3)
+    a.ingest([corpus])
+    joined = a.answer(question, as_of=as_of).passages
+    ids = [p.article_id for p in joined]
+    assert len(ids) == len(set(ids)) and any(len(p.chunk_ids) > 1 for p in joined)
+    b = make_assistant()
+    b.ingest([corpus])
+    ids = [p.article_id for p in b.answer(question, as_of=as_of).passages]
+    assert len(ids) > len(set(ids))  # by default chunks are sources: two of one article
+
+
+def _chunk(article, i, text, start, kind="content", score=0.0):
+    return replace(_p(f"{article}:{i}", text, article=article, score=score), kind=kind,
+                   start=start, end=start + len(text))
+
+
+def test_chunks_of_one_article_join_in_text_order_in_the_place_of_the_best():
+    article = "Gas deal signed. Russia could supply 55 billion cubic metres a year. Iran agreed."
+    later = _chunk("a", 1, article[17:], 17, score=0.9)  # overlaps the first from 17 to 30
+    first = _chunk("a", 0, article[:30], 0, score=0.5)
+    summary = _chunk("a", 2, "Russia and Iran sign gas deal.", 0, kind="summary", score=0.2)
+    other = _chunk("b", 0, "Another story.", 0, score=0.7)
+    joined = join_by_article([later, other, first, summary])
+    assert [p.article_id for p in joined] == ["a", "b"]
+    assert joined[0].text == "Russia and Iran sign gas deal. ... " + article
+    assert joined[0].chunk_ids == ("a:2", "a:0", "a:1")
+    assert (joined[0].chunk_id, joined[0].score) == ("a:1", 0.9)  # placed and scored as its best
+    assert joined[1] == other
+
+
+def test_joined_chunks_that_do_not_touch_are_marked_as_a_gap():
+    text = "First paragraph here. " + "Middle. " * 20 + "Last paragraph there."
+    head, tail = _chunk("a", 0, text[:22], 0), _chunk("a", 5, text[-21:], len(text) - 21)
+    [joined] = join_by_article([tail, head])
+    assert joined.text == "First paragraph here. ... Last paragraph there."
+    assert (joined.start, joined.end) == (0, len(text))
+
+
+def test_joined_passage_lists_every_outlet_reporting_any_of_its_chunks_once():
+    also = ("t", "c.test", "https://c.test/")
+    parts = [replace(_chunk("a", i, f"part {i}", 10 * i), also_reporting=(also,)) for i in range(2)]
+    [joined] = join_by_article(parts)
+    assert joined.also_reporting == (also,)
+
+
+class _MeetingStore:
+    """A store whose searches wait for each other: they only return if they run at once."""
+
+    def __init__(self, parties, fail=None):
+        self.barrier, self.fail = threading.Barrier(parties, timeout=5), fail
+
+    def _meet(self, kind):
+        self.barrier.wait()
+        if kind == self.fail:
+            raise IndexUnavailableError("index away: start it again")
+        return [_p(f"{kind}:0", f"{kind} passage", day=dt.date(2025, 1, 1))]
+
+    def dense_search(self, vector, k, filters):
+        return self._meet("dense")
+
+    def lexical_search(self, query, k, filters):
+        return self._meet("lexical")
+
+
+class _OneVector:
+    def embed_query(self, text):
+        return [1.0, 0.0]
+
+
+def test_dense_and_lexical_search_run_at_once():
+    from assistant.retrieval import HybridRetriever
+
+    got = HybridRetriever(_MeetingStore(2), _OneVector()).retrieve("gas", k=5, as_of=dt.date(2025, 2, 1))
+    assert {p.chunk_id for p in got.passages} == {"dense:0", "lexical:0"}
+    # With a time window, both searches inside it run at the same time as well.
+    week = HybridRetriever(_MeetingStore(4), _OneVector()).retrieve(
+        "gas this week", k=5, as_of=dt.date(2025, 1, 3))
+    assert week.window is not None and len(week.passages) == 2
+
+
+def test_a_failing_search_fails_the_retrieval_with_its_own_error():
+    from assistant.retrieval import HybridRetriever
+
+    r = HybridRetriever(_MeetingStore(2, fail="lexical"), _OneVector())
+    with pytest.raises(IndexUnavailableError, match="start it again"):
+        r.retrieve("gas", k=5, as_of=dt.date(2025, 2, 1))
