@@ -521,6 +521,7 @@ _MARKER = re.compile(r"\[1\]")
 _NEXT_PASSAGE = re.compile(r"\n\s*\n|(?:passage[ \t]*)?\[2\]", re.IGNORECASE)
 _SENTENCE = re.compile(r".+?[.!?](?=[\"')\]]*(?:\s|$))", re.DOTALL)
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
+_LEADING_GAP = re.compile(r"^(?:\.\.\.|…)\s*")
 
 
 def _passage_one(text: str) -> str | None:
@@ -547,7 +548,8 @@ def first_passage_reply(prompt: str) -> str:
     lines = [line.strip() for line in passage.strip().splitlines() if line.strip()]
     if len(lines) > 1 and not _SENTENCE_END.search(lines[0]):
         lines = lines[1:]
-    body = " ".join(lines)
+    # The model reads focused passages, which open with "..." where text was left out.
+    body = _LEADING_GAP.sub("", " ".join(lines))
     sentence = _SENTENCE.match(body)
     return f"{(sentence.group(0) if sentence else body).strip()} [1]"
 

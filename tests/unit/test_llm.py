@@ -430,6 +430,12 @@ def test_fake_reply_quotes_the_first_sentence_of_passage_one() -> None:
     assert first_passage_reply(prompt) == expected
 
 
+def test_fake_reply_skips_the_gap_a_focused_passage_opens_with() -> None:
+    prompt = ("[1] Gas deal (bbc.com, 2025-01-17)\n... A pipeline to Iran is planned. Russia "
+              "could supply 55 billion. ...\n\nQuestion: How much gas?")
+    assert first_passage_reply(prompt) == "A pipeline to Iran is planned. [1]"
+
+
 def test_fake_llm_answers_from_the_passages_not_the_system_example() -> None:
     llm = load_llm(Settings(llm_backend="fake", llm_context=1024, llm_max_tokens=32))
     prompt = ChatPromptTemplate.from_messages(
