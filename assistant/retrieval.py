@@ -223,8 +223,9 @@ class HybridRetriever:
     ) -> list[list[list[Passage]]]:
         """For each filter set, its rankings (dense, then lexical), all searched at once.
 
-        Chroma and SQLite search outside the GIL, so a question waits for its slowest
-        search rather than for the sum of them.
+        The overlap is partial: both searches spend most of their time in Python, holding
+        the GIL, so at 100k chunks this saves 2 to 7% against one after the other
+        (BENCHMARKS.md, "Dense and BM25 searched at once").
         """
         searches: list[Callable[[], list[Passage]]] = []
         vector = self.embeddings.embed_query(question) if self.mode != "lexical" else None
