@@ -20,7 +20,7 @@ from assistant.errors import ContextOverflowError, QuestionError
 from assistant.evidence import focus_passages
 from assistant.prompts import answer_prompt, condense_prompt, render_passages
 from assistant.retrieval import HybridRetriever, Retrieval
-from assistant.terms import content_terms
+from assistant.terms import content_terms, term_stems
 from assistant.types import Answer, Citation, Filters, Passage
 
 __all__ = ["AnswerChain", "parse_citations", "attribute", "added_words", "is_refusal", "REFUSAL"]
@@ -97,11 +97,15 @@ def added_words(answer: str, question: str) -> list[str]:
 
 
 def coverage(text: str, passage: Passage) -> float:
-    """Share of the content words of ``text`` that occur in the passage or its title."""
-    words = set(content_terms(text))
+    """Share of the content words of ``text`` that occur in the passage or its title.
+
+    Words match by their first letters (``term_stems``): a passage about an "eruption"
+    is about a question's "erupting" volcano.
+    """
+    words = term_stems(text)
     if not words:
         return 0.0
-    return len(words & set(content_terms(f"{passage.title} {passage.text}"))) / len(words)
+    return len(words & term_stems(f"{passage.title} {passage.text}")) / len(words)
 
 
 def support(question: str, citations: Sequence[Citation], passages: Sequence[Passage]) -> float:
@@ -269,6 +273,9 @@ class AnswerChain:
         if citations and not refused and backing < self.settings.min_support:
             # The sources are about something else: say so rather than pass it off.
             text, citations, refused = REFUSAL, (), True
+        if not citations and not refused and self.settings.unsourced == "refuse":
+            # Neither cited nor found in any passage: not an answer from the articles.
+            text, refused = REFUSAL, True
         total = time.perf_counter() - state["started"]
         return Answer(
             text=text or REFUSAL,

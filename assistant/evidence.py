@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from assistant.terms import content_terms
+from assistant.terms import term_stems
 from index.chunking import split_segments
 
 __all__ = ["focus_passages"]
@@ -23,12 +23,6 @@ __all__ = ["focus_passages"]
 _WORD = re.compile(r"\S+")
 _HAS_WORD = re.compile(r"\w")  # a "..." between joined chunks is not a sentence to show
 _GAP = "..."
-
-
-def _stems(text: str) -> frozenset[str]:
-    # A prefix is enough to match "election"/"elections"/"elected" across a question and a
-    # sentence, and it needs no stemmer's tables.
-    return frozenset(t[:5] for t in content_terms(text))
 
 
 def focus_passages(texts: Sequence[str], question: str, budget_words: int) -> list[str]:
@@ -40,9 +34,9 @@ def focus_passages(texts: Sequence[str], question: str, budget_words: int) -> li
     """
     if budget_words <= 0:
         return list(texts)
-    asked = _stems(question)
+    asked = term_stems(question)
     split = [
-        [(a, b, _stems(text[a:b]) & asked)
+        [(a, b, term_stems(text[a:b]) & asked)
          for a, b in split_segments(text) if _HAS_WORD.search(text[a:b])]
         for text in texts
     ]

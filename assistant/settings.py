@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # An answer whose cited passages hold less than this share of the question's words
     # becomes "the articles don't say" (0 turns the check off). See BENCHMARKS.md.
     min_support: float = Field(default=0.4, ge=0.0, le=1.0)
+    # An answer that cites no passage and is found in none: "refuse" says the articles
+    # don't say; "mark" shows it flagged as unsourced. See BENCHMARKS.md.
+    unsourced: Literal["refuse", "mark"] = "refuse"
 
     # App
     host: str = "127.0.0.1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["STOPWORDS", "content_terms"]
+__all__ = ["STOPWORDS", "content_terms", "term_stems"]
 
 # Words that match nearly every passage: they slow FTS5 down and say nothing about a topic.
 STOPWORDS = frozenset(
@@ -23,3 +23,12 @@ _TERM = re.compile(r"\w+", re.UNICODE)
 def content_terms(text: str) -> list[str]:
     """Lower-cased words of ``text`` without stopwords, in order, repeats kept."""
     return [t for t in _TERM.findall(text.lower()) if t not in STOPWORDS]
+
+
+def term_stems(text: str) -> frozenset[str]:
+    """The first five letters of each content word of ``text``.
+
+    A prefix is enough to match "erupting"/"eruption" or "election"/"elected" across a
+    question, an answer and a passage, and it needs no stemmer's tables.
+    """
+    return frozenset(t[:5] for t in content_terms(text))

@@ -1,4 +1,5 @@
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -46,11 +47,16 @@ def test_answer_cites_the_seed(make_assistant, corpus):
     assert "55 billion" in llm.prompts[0] and "Today is 2025-02-01" in llm.prompts[0]
 
 
-def test_answer_without_valid_citation_is_marked(make_assistant, corpus):
+def test_answer_without_valid_citation_is_refused_or_marked(make_assistant, corpus):
+    # "[12]" points nowhere and no passage holds "70 trillion": not from the articles.
     a = make_assistant(llm=ScriptedLLM(["Probably 70 trillion [12]."]))
     a.ingest([corpus])
     got = a.answer("How much gas could Russia supply to Iran?", as_of=AS_OF)
-    assert got.text == "Probably 70 trillion." and not got.grounded and got.citations == ()
+    assert got.refused and got.text == "The articles don't say." and got.citations == ()
+    marked = make_assistant(llm=ScriptedLLM(["Probably 70 trillion [12]."]), unsourced="mark")
+    marked.ingest([corpus])
+    got = marked.answer("How much gas could Russia supply to Iran?", as_of=AS_OF)
+    assert got.text == "Probably 70 trillion." and not got.grounded and not got.refused
 
 
 def test_stream_yields_text_then_the_answer(make_assistant, corpus):
@@ -172,11 +178,24 @@ def test_added_words_are_the_answer_less_the_question():
     assert added_words("[2]", "Who gave the eulogy?") == []
 
 
-def test_uncited_answer_found_nowhere_stays_ungrounded(make_assistant, corpus):
+def test_uncited_answer_found_nowhere_is_refused_or_stays_ungrounded(make_assistant, corpus):
     a = make_assistant(llm=ScriptedLLM(["Probably the moon landing."]))
     a.ingest([corpus])
     got = a.answer("How much gas could Russia supply to Iran per year?", as_of=AS_OF)
-    assert not got.grounded and not got.attributed and got.citations == ()
+    assert got.refused and not got.attributed and got.citations == ()
+    a = make_assistant(llm=ScriptedLLM(["Probably the moon landing."]), unsourced="mark")
+    a.ingest([corpus])
+    got = a.answer("How much gas could Russia supply to Iran per year?", as_of=AS_OF)
+    assert not got.grounded and not got.attributed and not got.refused
+    assert got.text == "Probably the moon landing."
+
+
+def test_words_of_a_passage_count_in_other_forms():
+    from assistant.chain import coverage
+
+    passage = _passages(1)[0]
+    passage = replace(passage, text="The eruption of Etna drew tourists.")
+    assert coverage("erupting volcano tourist", passage) == 2 / 3
 
 
 def test_answer_whose_sources_are_about_something_else_becomes_a_refusal(make_assistant, corpus):
