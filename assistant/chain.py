@@ -27,6 +27,9 @@ __all__ = ["AnswerChain", "parse_citations", "attribute", "added_words", "is_ref
 
 REFUSAL = "The articles don't say."
 _TEMPLATE_MARGIN = 32
+_ABOUT_SOURCES = frozenset(
+    "article articles passage passages source sources states stated mentions mentioned".split()
+)
 _CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _REFUSAL = re.compile(
     r"articles? (?:do(?:es)?n[o'’]?t|do not|does not) (?:say|mention|contain|specify|state)"
@@ -91,13 +94,16 @@ def attribute(
 
 
 def added_words(answer: str, question: str) -> list[str]:
-    """The content words of an answer that the question does not already hold."""
-    asked = set(content_terms(question))
+    """The content words of an answer that the question does not already hold.
+
+    Words about the sources themselves ("the article states") claim nothing.
+    """
+    asked = set(content_terms(question)) | _ABOUT_SOURCES
     return [w for w in content_terms(_CITATION.sub(" ", answer)) if w not in asked]
 
 
 def coverage(text: str, passage: Passage) -> float:
-    """Share of the content words of ``text`` that occur in the passage or its title.
+    """Share of the content words of ``text`` in the passage as the model read it.
 
     Words match by their first letters (``term_stems``): a passage about an "eruption"
     is about a question's "erupting" volcano.
@@ -105,7 +111,10 @@ def coverage(text: str, passage: Passage) -> float:
     words = term_stems(text)
     if not words:
         return 0.0
-    return len(words & term_stems(f"{passage.title} {passage.text}")) / len(words)
+    # The header too (title, outlet, date): a small model sometimes answers by quoting it.
+    published = passage.published.isoformat() if passage.published else ""
+    seen = term_stems(f"{passage.title} {passage.outlet} {published} {passage.text}")
+    return len(words & seen) / len(words)
 
 
 def support(question: str, citations: Sequence[Citation], passages: Sequence[Passage]) -> float:
@@ -246,7 +255,7 @@ class AnswerChain:
         read = [replace(p, text=text) for p, text in zip(passages, texts)]
         return answer_prompt().invoke({
             "today": state["as_of"].isoformat(),
-            "passages": render_passages(read),
+            "passages": render_passages(read, best_last=True),
             "question": state["standalone"],
         })
 

@@ -47,9 +47,14 @@ def neutralise(text: str) -> str:
     return _FAKE_CITATION.sub(r"(\1)", text)
 
 
-def render_passages(passages: list[Passage]) -> str:
+def render_passages(passages: list[Passage], *, best_last: bool = False) -> str:
+    """The passages numbered [1], [2], ... in rank order; ``best_last`` lists [1] last.
+
+    A small model leans on what it read last, right before the question: with the best
+    passage there it answers from it more often (BENCHMARKS.md, "Passage order").
+    """
     template = load_template("passage")
-    return "\n".join(
+    rendered = [
         template.format(
             n=i,
             title=neutralise(p.title),
@@ -58,4 +63,5 @@ def render_passages(passages: list[Passage]) -> str:
             text=neutralise(p.text.strip()),
         )
         for i, p in enumerate(passages, start=1)
-    )
+    ]
+    return "\n".join(reversed(rendered) if best_last else rendered)

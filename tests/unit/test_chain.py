@@ -45,6 +45,8 @@ def test_answer_cites_the_seed(make_assistant, corpus):
     assert got.citations[0].article_id == SEED_ID
     assert set(got.timings) == {"retrieval_s", "first_token_s", "total_s"}
     assert "55 billion" in llm.prompts[0] and "Today is 2025-02-01" in llm.prompts[0]
+    # The best passage is read last, right before the question, and keeps its number.
+    assert llm.prompts[0].index("[2] ") < llm.prompts[0].index("[1] ") < llm.prompts[0].index("Question:")
 
 
 def test_answer_without_valid_citation_is_refused_or_marked(make_assistant, corpus):
@@ -176,6 +178,16 @@ def test_an_answer_that_adds_nothing_to_the_question_is_a_refusal(make_assistant
 def test_added_words_are_the_answer_less_the_question():
     assert added_words("Joe Biden gave the eulogy [1].", "Who gave the eulogy?") == ["joe", "biden"]
     assert added_words("[2]", "Who gave the eulogy?") == []
+    # Words about the sources claim nothing.
+    assert added_words("The article states it was a mouse.", "Which animal?") == ["mouse"]
+
+
+def test_an_answer_quoting_a_passage_header_is_attributed_to_it():
+    passages = _passages(3)
+    passages[1] = replace(passages[1], title="Kroger is closing 60 stores", outlet="usatoday.com",
+                          published=dt.date(2025, 6, 20), text="The grocer named the stores.")
+    quoted = "Kroger is closing 60 stores (usatoday.com, 2025-06-20)."
+    assert attribute(quoted, passages, "Which chain will close 60 stores?") == 2
 
 
 def test_uncited_answer_found_nowhere_is_refused_or_stays_ungrounded(make_assistant, corpus):

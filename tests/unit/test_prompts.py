@@ -41,3 +41,13 @@ def test_passages_are_numbered_with_title_outlet_and_date():
     ])
     assert rendered.startswith("[1] First (a.test, 2025-01-02)\nFirst text.")
     assert "[2] Second (unknown outlet, undated)\nSecond {braces} text." in rendered
+
+
+def test_the_best_passage_can_come_last_keeping_its_number():
+    import datetime as dt
+
+    passages = [Passage(f"{c}:content:0", c, f"Text {c}.", f"Title {c}", "", "o.test",
+                        dt.date(2025, 1, 2)) for c in "ab"]
+    rendered = render_passages(passages, best_last=True)
+    assert rendered.index("[2] Title b") < rendered.index("[1] Title a")
+    assert rendered.rstrip().endswith("Text a.")
