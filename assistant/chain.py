@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 
@@ -23,7 +23,10 @@ from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.terms import content_terms, term_stems
 from assistant.types import Answer, Citation, Filters, Passage
 
-__all__ = ["AnswerChain", "parse_citations", "attribute", "added_words", "is_refusal", "REFUSAL"]
+__all__ = [
+    "AnswerChain", "parse_citations", "attribute", "added_words", "is_refusal", "review",
+    "Reviewed", "REFUSAL",
+]
 
 REFUSAL = "The articles don't say."
 _TEMPLATE_MARGIN = 32
@@ -124,6 +127,46 @@ def support(question: str, citations: Sequence[Citation], passages: Sequence[Pas
     small model, shown passages near the topic but without the answer, tends to do that.
     """
     return max((coverage(question, passages[c.n - 1]) for c in citations), default=0.0)
+
+
+class Reviewed(NamedTuple):
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    attributed: bool
+    support: float
+
+
+def review(
+    reply: str, question: str, shown: Sequence[Passage], *, min_support: float, unsourced: str
+) -> Reviewed:
+    """The model's reply checked against the passages it was shown, as people will see it.
+
+    Citations pointing nowhere are dropped; an uncited answer is traced to the passage that
+    holds it; an answer that adds nothing to the question, whose sources are about
+    something else (``min_support``), or (with ``unsourced="refuse"``) that no passage
+    holds, becomes "the articles don't say".
+    """
+    text, citations = parse_citations(reply, shown)
+    refused = is_refusal(text) or not text
+    if not refused and not added_words(text, question):
+        # "[3]" alone, or the question said back as a sentence: nothing was answered.
+        return Reviewed(REFUSAL, (), True, False, 0.0)
+    attributed = False
+    if not citations and not refused:
+        n = attribute(text, shown, question)
+        if n is not None:
+            marked = re.sub(r"([.!?]?)\s*$", lambda m: f" [{n}]{m.group(1)}", text, count=1)
+            text, citations = parse_citations(marked, shown)
+            attributed = True
+    backing = support(question, citations, shown)
+    if citations and not refused and backing < min_support:
+        # The sources are about something else: say so rather than pass it off.
+        text, citations, refused = REFUSAL, (), True
+    if not citations and not refused and unsourced == "refuse":
+        # Neither cited nor found in any passage: not an answer from the articles.
+        text, refused = REFUSAL, True
+    return Reviewed(text or REFUSAL, citations, refused, attributed, backing)
 
 
 def _history_text(history: Sequence[tuple[str, str]]) -> str:
@@ -266,28 +309,12 @@ class AnswerChain:
     def _finish(self, state: dict) -> Answer:
         retrieval: Retrieval = state["retrieval"]
         shown = state["prompt"][1]
-        text, citations = parse_citations(state["text"], shown)
-        refused = is_refusal(text) or not text
-        if not refused and not added_words(text, state["standalone"]):
-            # "[3]" alone, or the question said back as a sentence: nothing was answered.
-            text, citations, refused = REFUSAL, (), True
-        attributed = False
-        if not citations and not refused:
-            n = attribute(text, shown, state["standalone"])
-            if n is not None:
-                marked = re.sub(r"([.!?]?)\s*$", lambda m: f" [{n}]{m.group(1)}", text, count=1)
-                text, citations = parse_citations(marked, shown)
-                attributed = True
-        backing = support(state["standalone"], citations, shown)
-        if citations and not refused and backing < self.settings.min_support:
-            # The sources are about something else: say so rather than pass it off.
-            text, citations, refused = REFUSAL, (), True
-        if not citations and not refused and self.settings.unsourced == "refuse":
-            # Neither cited nor found in any passage: not an answer from the articles.
-            text, refused = REFUSAL, True
+        checked = review(state["text"], state["standalone"], shown,
+                         min_support=self.settings.min_support, unsourced=self.settings.unsourced)
+        text, citations, refused, attributed, backing = checked
         total = time.perf_counter() - state["started"]
         return Answer(
-            text=text or REFUSAL,
+            text=text,
             citations=citations,
             passages=tuple(shown),
             date_window=retrieval.window,
