@@ -51,7 +51,7 @@ def render_passages(passages: list[Passage], *, best_last: bool = False) -> str:
     """The passages numbered [1], [2], ... in rank order; ``best_last`` lists [1] last.
 
     A small model leans on what it read last, right before the question: with the best
-    passage there it answers from it more often (BENCHMARKS.md, "Passage order").
+    passage there it answers from it more often (BENCHMARKS.md, "order and checks").
     """
     template = load_template("passage")
     rendered = [
