@@ -82,6 +82,8 @@ def score(rows: list[dict], min_support: float, unsourced: str) -> dict:
             outcome["absent_refused"].append(got.refused and not correct)
             outcome["leaked"].append(correct)
     normal = [r for r in rows if r["run"] == "normal"]
+    # The passages section as the model saw it, titles included: higher than the
+    # ``answer_in_prompt`` of ``assistant eval``, which counts passage texts only.
     read = [normalise(r["gold"]) in normalise(r["prompt"].split("<passages>")[-1]) for r in normal]
     return {
         "questions": len(normal),
@@ -91,7 +93,7 @@ def score(rows: list[dict], min_support: float, unsourced: str) -> dict:
         "absent_still_correct": _mean(outcome["leaked"]),
         "model_reply_correct": _mean(outcome["reply_correct"]),
         "model_refused_itself": _mean(outcome["model_refused"]),
-        "answer_in_prompt": _mean(read),
+        "answer_in_prompt_text": _mean(read),
         "generate_p50_s": statistics.median(r["generate_s"] for r in normal) if normal else None,
         "min_support": min_support,
         "unsourced": unsourced,
