@@ -253,6 +253,7 @@ def open_gguf(path: Path, settings: Settings) -> LlamaCppLLM:
             model_path=str(path),
             n_ctx=settings.llm_context,
             n_threads=settings.llm_threads or os.cpu_count(),
+            flash_attn=settings.llm_flash_attn,
             verbose=False,
         )
     except ValueError as exc:  # llama.cpp reports a file it cannot load as a ValueError

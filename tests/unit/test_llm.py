@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from assistant.llm import (
     OpenAICompatibleLLM,
     first_passage_reply,
     load_llm,
+    open_gguf,
     to_chat_messages,
 )
 from assistant.settings import Settings
@@ -408,6 +410,44 @@ def test_llama_adapter_context_overflow() -> None:
 
     with pytest.raises(ContextOverflowError, match="ASSISTANT_LLM_CONTEXT"):
         LlamaCppLLM(fake, max_tokens=32).invoke("q?")
+
+
+def test_gguf_is_opened_as_the_settings_say(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    opened: list[dict[str, Any]] = []
+
+    class RecordingLlama(FakeLlama):
+        def __init__(self, **kwargs: Any) -> None:
+            opened.append(kwargs)
+            super().__init__(PIECES)
+
+    fake_module = type(sys)("llama_cpp")
+    fake_module.Llama = RecordingLlama  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "llama_cpp", fake_module)
+    path = tmp_path / "model.gguf"
+
+    llm = open_gguf(path, Settings(llm_context=2048, llm_threads=3, llm_max_tokens=40))
+    open_gguf(path, Settings(llm_flash_attn=False))
+
+    assert opened[0] == {"model_path": str(path), "n_ctx": 2048, "n_threads": 3,
+                         "flash_attn": True, "verbose": False}
+    assert opened[1]["flash_attn"] is False and opened[1]["n_ctx"] == 4096
+    assert llm.context_size == 1024  # what the loaded model reports, not the request
+
+
+def test_gguf_that_llama_cpp_cannot_load_names_the_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def refuse(**kwargs: Any) -> None:
+        raise ValueError("Failed to load model from file")
+
+    fake_module = type(sys)("llama_cpp")
+    fake_module.Llama = refuse  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "llama_cpp", fake_module)
+
+    with pytest.raises(ModelError, match="complete GGUF"):
+        open_gguf(tmp_path / "broken.gguf", Settings())
 
 
 # ---------------------------------------------------------------- prompt conversion, fake
