@@ -30,8 +30,13 @@ __all__ = [
 
 REFUSAL = "The articles don't say."
 _TEMPLATE_MARGIN = 32
-_ABOUT_SOURCES = frozenset(
-    "article articles passage passages source sources states stated mentions mentioned".split()
+_SOURCES = frozenset({"article", "articles", "passage", "passages", "source", "sources"})
+# "The article states that ...", "according to the passages": talk about the sources, which
+# claims nothing. Only after a source noun, so "the United States" keeps its "states".
+_ABOUT_SOURCES = re.compile(
+    r"\b(?:articles?|passages?|sources?)\s+(?:states?|stated|mentions?|mentioned|says?|said"
+    r"|reports?|reported|notes?|noted)\b|\baccording to\b",
+    re.IGNORECASE,
 )
 _CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _REFUSAL = re.compile(
@@ -101,8 +106,9 @@ def added_words(answer: str, question: str) -> list[str]:
 
     Words about the sources themselves ("the article states") claim nothing.
     """
-    asked = set(content_terms(question)) | _ABOUT_SOURCES
-    return [w for w in content_terms(_CITATION.sub(" ", answer)) if w not in asked]
+    asked = set(content_terms(question)) | _SOURCES
+    claim = _ABOUT_SOURCES.sub(" ", _CITATION.sub(" ", answer))
+    return [w for w in content_terms(claim) if w not in asked]
 
 
 def coverage(text: str, passage: Passage) -> float:

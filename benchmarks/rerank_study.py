@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from pathlib import Path
 
 from assistant import Assistant, Settings
@@ -47,7 +48,7 @@ def sentence_signal(embeddings) -> Signal:
         scores = []
         for passage in passages:
             parts = sentences(passage.text)
-            windows = parts + [f"{a} {b}" for a, b in zip(parts, parts[1:])]
+            windows = parts + [f"{a} {b}" for a, b in pairwise(parts)]
             scores.append(float((embeddings.encode_array(windows) @ query).max()))
         return scores
     return score

@@ -180,6 +180,10 @@ def test_added_words_are_the_answer_less_the_question():
     assert added_words("[2]", "Who gave the eulogy?") == []
     # Words about the sources claim nothing.
     assert added_words("The article states it was a mouse.", "Which animal?") == ["mouse"]
+    assert added_words("According to the passages, a mouse [1].", "Which animal?") == ["mouse"]
+    assert added_words("The passage mentioned a mouse.", "Which animal?") == ["mouse"]
+    # ... but only after a source noun: a country's name is a claim.
+    assert added_words("The United States [2].", "Which country?") == ["united", "states"]
 
 
 def test_an_answer_quoting_a_passage_header_is_attributed_to_it():
