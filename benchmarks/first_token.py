@@ -26,8 +26,8 @@ from assistant.eval import load_questions
 from assistant.llm import load_llm
 from assistant.types import Filters
 
-VARIANTS = {"flash attention (default)": {"llm_flash_attn": True},
-            "no flash attention": {"llm_flash_attn": False}}
+VARIANTS = {"flash attention": {"llm_flash_attn": True},
+            "no flash attention (default)": {"llm_flash_attn": False}}
 
 
 def prompts(folder: Path, limit: int) -> list:

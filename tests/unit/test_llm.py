@@ -428,11 +428,11 @@ def test_gguf_is_opened_as_the_settings_say(
     path = tmp_path / "model.gguf"
 
     llm = open_gguf(path, Settings(llm_context=2048, llm_threads=3, llm_max_tokens=40))
-    open_gguf(path, Settings(llm_flash_attn=False))
+    open_gguf(path, Settings(llm_flash_attn=True))
 
     assert opened[0] == {"model_path": str(path), "n_ctx": 2048, "n_threads": 3,
-                         "flash_attn": True, "verbose": False}
-    assert opened[1]["flash_attn"] is False and opened[1]["n_ctx"] == 4096
+                         "flash_attn": False, "verbose": False}
+    assert opened[1]["flash_attn"] is True and opened[1]["n_ctx"] == 4096
     assert llm.context_size == 1024  # what the loaded model reports, not the request
 
 
