@@ -29,7 +29,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from assistant import Assistant, Settings
-from assistant.eval import load_questions, score_retrieval
+from assistant.eval import RetrievalScores, load_questions, score_retrieval
 from assistant.retrieval import HybridRetriever
 from assistant.terms import term_stems
 from assistant.types import Passage
@@ -107,10 +107,8 @@ def main() -> None:
 
 
 def _hits(ranks: list[int | None]) -> dict:
-    n = len(ranks) or 1
-    return {"n": len(ranks)} | {
-        f"hit@{k}": round(sum(r is not None and r <= k for r in ranks) / n, 3) for k in (1, 5, 10)
-    }
+    scores = RetrievalScores(ranks)
+    return {"n": len(ranks)} | {f"hit@{k}": round(scores.hit(k), 3) for k in (1, 5, 10)}
 
 
 if __name__ == "__main__":

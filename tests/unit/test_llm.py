@@ -412,6 +412,13 @@ def test_llama_adapter_context_overflow() -> None:
         LlamaCppLLM(fake, max_tokens=32).invoke("q?")
 
 
+def _install_llama_cpp(monkeypatch: pytest.MonkeyPatch, llama: Callable[..., Any]) -> None:
+    """A stand-in ``llama_cpp`` module whose ``Llama`` is ``llama``, for ``open_gguf``."""
+    fake_module = type(sys)("llama_cpp")
+    fake_module.Llama = llama  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "llama_cpp", fake_module)
+
+
 def test_gguf_is_opened_as_the_settings_say(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -422,9 +429,7 @@ def test_gguf_is_opened_as_the_settings_say(
             opened.append(kwargs)
             super().__init__(PIECES)
 
-    fake_module = type(sys)("llama_cpp")
-    fake_module.Llama = RecordingLlama  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "llama_cpp", fake_module)
+    _install_llama_cpp(monkeypatch, RecordingLlama)
     path = tmp_path / "model.gguf"
 
     llm = open_gguf(path, Settings(llm_context=2048, llm_threads=3, llm_max_tokens=40))
@@ -442,9 +447,7 @@ def test_gguf_that_llama_cpp_cannot_load_names_the_file(
     def refuse(**kwargs: Any) -> None:
         raise ValueError("Failed to load model from file")
 
-    fake_module = type(sys)("llama_cpp")
-    fake_module.Llama = refuse  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "llama_cpp", fake_module)
+    _install_llama_cpp(monkeypatch, refuse)
 
     with pytest.raises(ModelError, match="complete GGUF"):
         open_gguf(tmp_path / "broken.gguf", Settings())
