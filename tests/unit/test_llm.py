@@ -116,7 +116,7 @@ def server() -> Iterator[ChatServer]:
     state = ChatServer(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server hook name
+        def do_POST(self) -> None:  # the http.server hook name
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length) or b"{}")
             state.seen.append(Seen(self.path, dict(self.headers), body))
