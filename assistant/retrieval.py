@@ -161,6 +161,7 @@ class HybridRetriever:
         use_window: bool = True,
         window_weight: float = 0.5,
         collapse: bool = True,
+        strip_dense: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -169,6 +170,7 @@ class HybridRetriever:
         self.base_recency, self.per_article = base_recency, per_article
         self.use_window, self.window_weight, self.collapse = use_window, window_weight, collapse
         self.join_articles = join_articles
+        self.strip_dense = strip_dense
 
     @classmethod
     def from_settings(
@@ -199,7 +201,8 @@ class HybridRetriever:
         lexical_query = strip_time_words(question, intent)
         everything = _merge_filters(filters, None, as_of)
         within = [] if window is None else [_merge_filters(filters, window, as_of)]
-        rankings, *inside = self._search(question, lexical_query, [everything, *within])
+        dense_query = lexical_query if self.strip_dense else question
+        rankings, *inside = self._search(dense_query, lexical_query, [everything, *within])
         weights = [1.0] * len(rankings)
         if inside:
             # The window is a preference, not a wall: its passages are ranked a second time

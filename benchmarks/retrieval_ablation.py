@@ -36,6 +36,7 @@ VARIANTS = {
     "default, common words (>10% of chunks) left out": (dict(), 0.10),
     "default, common words (>5% of chunks) left out": (dict(), 0.05),
     "default, common words (>2% of chunks) left out": (dict(), 0.02),
+    "default, time words left out of the dense query too": (dict(strip_dense=True), 0.0),
     "BM25 alone": (dict(mode="lexical"), 0.0),
     "BM25 alone, common words (>5%) left out": (dict(mode="lexical"), 0.05),
 }

@@ -157,3 +157,32 @@ def test_a_failing_search_fails_the_retrieval_with_its_own_error():
     r = HybridRetriever(_MeetingStore(2, fail="lexical"), _OneVector())
     with pytest.raises(IndexUnavailableError, match="start it again"):
         r.retrieve("gas", k=5, as_of=dt.date(2025, 2, 1))
+
+
+class _QueriesSeen:
+    def __init__(self):
+        self.dense, self.lexical = [], []
+
+    def embed_query(self, text):
+        self.dense.append(text)
+        return [1.0, 0.0]
+
+    def dense_search(self, vector, k, filters):
+        return []
+
+    def lexical_search(self, query, k, filters):
+        self.lexical.append(query)
+        return []
+
+
+@pytest.mark.parametrize("strip_dense, dense_query", [
+    (False, "Which app went offline this week?"), (True, "Which app went offline?"),
+])
+def test_time_words_leave_the_lexical_query_and_optionally_the_dense_one(strip_dense, dense_query):
+    from assistant.retrieval import HybridRetriever
+
+    seen = _QueriesSeen()
+    HybridRetriever(seen, seen, strip_dense=strip_dense).retrieve(
+        "Which app went offline this week?", k=5, as_of=dt.date(2025, 1, 20))
+    assert seen.dense == [dense_query]
+    assert set(seen.lexical) == {"Which app went offline?"}
