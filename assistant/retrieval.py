@@ -222,7 +222,7 @@ class HybridRetriever:
         return Retrieval(tuple(passages), window, intent, time.perf_counter() - started, filters)
 
     def _search(
-        self, question: str, lexical_query: str, filter_sets: list[Filters]
+        self, dense_query: str, lexical_query: str, filter_sets: list[Filters]
     ) -> list[list[list[Passage]]]:
         """For each filter set, its rankings (dense, then lexical), all searched at once.
 
@@ -231,7 +231,7 @@ class HybridRetriever:
         (BENCHMARKS.md, "Dense and BM25 searched at once").
         """
         searches: list[Callable[[], list[Passage]]] = []
-        vector = self.embeddings.embed_query(question) if self.mode != "lexical" else None
+        vector = self.embeddings.embed_query(dense_query) if self.mode != "lexical" else None
         for filters in filter_sets:
             if vector is not None:
                 searches.append(partial(self.store.dense_search, vector, self.candidates, filters))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -26,20 +25,20 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from answer_study import _mean
-from verify_study import auc
+from verify_study import auc, by_threshold
 
 from assistant import Assistant, Settings
-from assistant.chain import AnswerChain
+from assistant.chain import parse_citations
 from assistant.eval import answer_correct, load_questions
+from assistant.retrieval import HybridRetriever
 from assistant.types import Filters
 
 THRESHOLDS = {"cosine": (0.3, 0.35, 0.4, 0.45, 0.5, 0.55), "top_fused": (0.02, 0.025, 0.03)}
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def scored_runs(assistant, retriever, question: dict, answers: dict) -> list[dict]:
     as_of = dt.date.fromisoformat(question["question_date"])
+    asked = np.array(assistant.embeddings.embed_query(question["question"]))
     runs = (("normal", Filters(), answers["answer"], answers["refused"]),
             ("absent", Filters(exclude_articles=tuple(question["answer_in"])),
              answers["absent_answer"], answers["absent_refused"]))
@@ -47,12 +46,11 @@ def scored_runs(assistant, retriever, question: dict, answers: dict) -> list[dic
     for run, filters, text, refused in runs:
         shown = retriever.retrieve(question["question"], k=assistant.settings.top_k,
                                    as_of=as_of, filters=filters).passages
-        cited = sorted({int(n) for n in _MARKER.findall(text) if 1 <= int(n) <= len(shown)})
+        _, citations = parse_citations(text, shown)
         cosine = None
-        if cited and not refused:
-            asked = np.array(assistant.embeddings.embed_query(question["question"]))
-            texts = [shown[n - 1].text for n in cited]
-            cosine = float((np.array(assistant.embeddings.embed_documents(texts)) @ asked).max())
+        if citations and not refused:
+            cited = assistant.embeddings.embed_documents([c.passage for c in citations])
+            cosine = float((np.array(cited) @ asked).max())
         scored.append({
             "run": run, "refused": refused, "correct": answer_correct(text, question["answer"]),
             "cosine": cosine, "top_fused": None if refused or not shown else shown[0].score,
@@ -61,21 +59,13 @@ def scored_runs(assistant, retriever, question: dict, answers: dict) -> list[dic
 
 
 def summary(rows: list[dict], signal: str, part: str) -> dict:
-    normal = [r for r in rows if r["run"] == "normal"]
-    absent = [r for r in rows if r["run"] == "absent"]
-    right = [r[signal] for r in normal if r[signal] is not None and r["correct"]]
-    invented = [r[signal] for r in absent if r[signal] is not None and not r["correct"]]
-    table = {}
-    for threshold in (0.0, *THRESHOLDS[signal]):
-        def refused(r: dict, threshold: float = threshold) -> bool:
-            return r["refused"] or (r[signal] is not None and r[signal] < threshold)
-        table[str(threshold)] = {
-            "accuracy": _mean([r["correct"] and not refused(r) for r in normal]),
-            "false_refusal": _mean([refused(r) for r in normal]),
-            "refusal_when_absent": _mean([refused(r) and not r["correct"] for r in absent]),
-        }
-    return {"signal": signal, "part": part, "questions": len(normal),
-            "auc_right_vs_wrong_absent": auc(right, invented), "by_threshold": table}
+    right = [r[signal] for r in rows
+             if r["run"] == "normal" and r[signal] is not None and r["correct"]]
+    invented = [r[signal] for r in rows
+                if r["run"] == "absent" and r[signal] is not None and not r["correct"]]
+    return {"signal": signal, "part": part, "questions": sum(r["run"] == "normal" for r in rows),
+            "auc_right_vs_wrong_absent": auc(right, invented),
+            "by_threshold": by_threshold(rows, signal, THRESHOLDS[signal])}
 
 
 def main() -> None:
@@ -87,7 +77,8 @@ def main() -> None:
     answers = {r["id"]: r for r in map(json.loads, args.answers.read_text().splitlines())}
     study = {q["id"] for q in load_questions(args.folder, args.study)}
     assistant = Assistant(Settings())
-    retriever = AnswerChain(assistant).retriever
+    retriever = HybridRetriever.from_settings(assistant.store, assistant.embeddings,
+                                              assistant.settings)
     parts: dict[str, list[dict]] = {"study": [], "rest": []}
     for question in load_questions(args.folder, None):
         if question["id"] in answers:

@@ -20,6 +20,7 @@ import math
 import os
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -81,23 +82,28 @@ def auc(positive: list[float], negative: list[float]) -> float | None:
 def summary(scored: list[dict]) -> dict:
     kept = [r for r in scored if r["p_yes"] is not None]
     right = [r["p_yes"] for r in kept if r["correct"] and r["run"] == "normal"]
+    return {
+        "checked": len(kept),
+        "auc_right_vs_wrong_absent": auc(right, _wrong(kept, "absent")),
+        "auc_right_vs_wrong_normal": auc(right, _wrong(kept, "normal")),
+        "by_threshold": by_threshold(scored, "p_yes", THRESHOLDS),
+    }
+
+
+def by_threshold(scored: list[dict], signal: str, thresholds: Sequence[float]) -> dict:
+    """Accuracy and refusals if every kept answer scoring under a threshold were refused."""
     normal = [r for r in scored if r["run"] == "normal"]
     absent = [r for r in scored if r["run"] == "absent"]
     table = {}
-    for threshold in (0.0, *THRESHOLDS):
+    for threshold in (0.0, *thresholds):
         def refused(r: dict, threshold: float = threshold) -> bool:
-            return r["refused"] or (r["p_yes"] is not None and r["p_yes"] < threshold)
+            return r["refused"] or (r[signal] is not None and r[signal] < threshold)
         table[str(threshold)] = {
             "accuracy": _mean([r["correct"] and not refused(r) for r in normal]),
             "false_refusal": _mean([refused(r) for r in normal]),
             "refusal_when_absent": _mean([refused(r) and not r["correct"] for r in absent]),
         }
-    return {
-        "checked": len(kept),
-        "auc_right_vs_wrong_absent": auc(right, _wrong(kept, "absent")),
-        "auc_right_vs_wrong_normal": auc(right, _wrong(kept, "normal")),
-        "by_threshold": table,
-    }
+    return table
 
 
 def _wrong(kept: list[dict], run: str) -> list[float]:
