@@ -14,11 +14,14 @@ pip install -q --upgrade "pip>=24"
 # pulls a multi-GB CUDA build.
 pip install -q torch==2.13.0
 
-# llama-cpp-python is source-only; its default native build segfaults on CPUs with AMX,
-# so build a portable AVX2 variant, never from a cached wheel built otherwise.
-if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
-  echo "building llama-cpp-python (about 4 minutes on 2 cores)..." >&2
-  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+# llama-cpp-python is source-only, and its default native build segfaults on CPUs with
+# AMX: scripts/llama_build.py names this CPU's features instead (AVX2, plus AVX-512 where
+# the CPU has it). A build that does not fit this CPU is rebuilt, never from a cached wheel.
+# Set CMAKE_ARGS to choose the build yourself (a GPU one, say).
+if ! .venv/bin/python scripts/llama_build.py check 2>/dev/null; then
+  echo "building llama-cpp-python for this CPU (about 4 minutes on 2 cores)..." >&2
+  pip uninstall -q -y llama-cpp-python 2>/dev/null || true
+  CMAKE_ARGS="${CMAKE_ARGS:-$(.venv/bin/python scripts/llama_build.py flags)}" \
     pip install -q --no-cache-dir -c requirements.lock llama-cpp-python
 fi
 
