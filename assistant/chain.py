@@ -21,15 +21,19 @@ from assistant.evidence import focus_passages
 from assistant.prompts import answer_prompt, condense_prompt, render_passages
 from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.terms import content_terms, term_stems
-from assistant.types import Answer, Citation, Filters, Passage
+from assistant.types import Answer, Citation, DateWindow, Filters, Passage
 
 __all__ = [
     "AnswerChain", "parse_citations", "attribute", "added_words", "is_refusal", "review",
-    "Reviewed", "REFUSAL",
+    "stale", "Reviewed", "REFUSAL",
 ]
 
 REFUSAL = "The articles don't say."
 _TEMPLATE_MARGIN = 32
+# How long before a question's date window a source may be published and still count as
+# from it: a story is often reported, or previewed, a few days before the week it is
+# asked about. Set once, a week, not fitted to any evaluation set.
+_WINDOW_SLACK = dt.timedelta(days=7)
 _SOURCES = frozenset({"article", "articles", "passage", "passages", "source", "sources"})
 # "The article states that ...", "according to the passages": talk about the sources, which
 # claims nothing. Only after a source noun, so "the United States" keeps its "states".
@@ -143,15 +147,30 @@ class Reviewed(NamedTuple):
     support: float
 
 
+def stale(citations: Sequence[Citation], window: DateWindow | None) -> bool:
+    """True when every cited source is dated well before the question's date window.
+
+    "Which company topped $5 trillion this week?" answered from a July article ("Nvidia,
+    the first $4 trillion company") is not an answer from this week's articles, even when
+    the name happens to be right. A source without a date is given the benefit of the doubt.
+    """
+    if window is None or window.start is None or not citations:
+        return False
+    earliest = window.start - _WINDOW_SLACK
+    return all(c.published_date is not None and c.published_date < earliest for c in citations)
+
+
 def review(
-    reply: str, question: str, shown: Sequence[Passage], *, min_support: float, unsourced: str
+    reply: str, question: str, shown: Sequence[Passage], *, min_support: float, unsourced: str,
+    window: DateWindow | None = None,
 ) -> Reviewed:
     """The model's reply checked against the passages it was shown, as people will see it.
 
     Citations pointing nowhere are dropped; an uncited answer is traced to the passage that
     holds it; an answer that adds nothing to the question, whose sources are about
-    something else (``min_support``), or (with ``unsourced="refuse"``) that no passage
-    holds, becomes "the articles don't say".
+    something else (``min_support``) or all older than the question's date ``window``
+    (:func:`stale`), or (with ``unsourced="refuse"``) that no passage holds, becomes "the
+    articles don't say".
     """
     text, citations = parse_citations(reply, shown)
     refused = is_refusal(text) or not text
@@ -166,7 +185,7 @@ def review(
             text, citations = parse_citations(marked, shown)
             attributed = True
     backing = support(question, citations, shown)
-    if citations and not refused and backing < min_support:
+    if citations and not refused and (backing < min_support or stale(citations, window)):
         # The sources are about something else: say so rather than pass it off.
         text, citations, refused = REFUSAL, (), True
     if not citations and not refused and unsourced == "refuse":
@@ -316,7 +335,8 @@ class AnswerChain:
         retrieval: Retrieval = state["retrieval"]
         shown = state["prompt"][1]
         checked = review(state["text"], state["standalone"], shown,
-                         min_support=self.settings.min_support, unsourced=self.settings.unsourced)
+                         min_support=self.settings.min_support, unsourced=self.settings.unsourced,
+                         window=retrieval.window if self.settings.date_check else None)
         text, citations, refused, attributed, backing = checked
         total = time.perf_counter() - state["started"]
         return Answer(

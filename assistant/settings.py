@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     # An answer that cites no passage and is found in none: "refuse" says the articles
     # don't say; "mark" shows it flagged as unsourced. See BENCHMARKS.md.
     unsourced: Literal["refuse", "mark"] = "refuse"
+    # A question that names its time ("this week", "in March") answered only from articles
+    # published over a week before that window becomes "the articles don't say" (False
+    # keeps such answers). See BENCHMARKS.md.
+    date_check: bool = True
 
     # App
     host: str = "127.0.0.1"

@@ -3,10 +3,10 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.chain import added_words, attribute, is_refusal, parse_citations
+from assistant.chain import added_words, attribute, is_refusal, parse_citations, review, stale
 from assistant.errors import ContextOverflowError, EmptyIndexError, QuestionError
 from assistant.testing import ScriptedLLM
-from assistant.types import Answer, Passage
+from assistant.types import Answer, DateWindow, Passage
 
 AS_OF = dt.date(2025, 2, 1)
 SEED_ID = "0db93cbb78d26b32"
@@ -238,3 +238,53 @@ def test_the_chain_is_one_langchain_runnable(make_assistant, corpus):
     streamed = a.answer("How much gas could Russia supply to Iran?", as_of=AS_OF)
     assert isinstance(got, Answer) and got.text == streamed.text
     assert [c.article_id for c in got.citations] == [c.article_id for c in streamed.citations]
+
+
+THIS_WEEK = DateWindow(dt.date(2025, 2, 7), dt.date(2025, 2, 14), "past 7 days")
+OCTOBER_WEEK = DateWindow(dt.date(2025, 10, 23), dt.date(2025, 10, 30), "past 7 days")
+
+
+@pytest.mark.parametrize("dates, window, is_stale", [
+    ([dt.date(2025, 1, 2)], THIS_WEEK, True),
+    ([dt.date(2025, 1, 2), dt.date(2025, 1, 20)], THIS_WEEK, True),
+    ([dt.date(2025, 1, 31)], THIS_WEEK, False),  # a week before the window still counts
+    ([dt.date(2025, 1, 2), dt.date(2025, 2, 9)], THIS_WEEK, False),  # one source from it
+    ([None], THIS_WEEK, False),  # undated: the benefit of the doubt
+    ([dt.date(2025, 1, 2)], None, False),  # the question names no time
+    ([dt.date(2025, 1, 2)], DateWindow(None, dt.date(2025, 2, 1)), False),  # "before February"
+    ([], THIS_WEEK, False),
+])
+def test_sources_all_older_than_the_date_window_are_stale(dates, window, is_stale):
+    passages = [replace(p, published=d) for p, d in zip(_passages(len(dates)), dates)]
+    _, citations = parse_citations(" ".join(f"[{n}]" for n in range(1, len(dates) + 1)), passages)
+    assert stale(citations, window) is is_stale
+
+
+def test_an_answer_from_sources_older_than_the_question_s_week_becomes_a_refusal():
+    # A July story, about the question's company and market value, but not this week's.
+    passages = [replace(p, text="Nvidia topped $4 trillion in market value, the first company to.",
+                        title="Nvidia tops $4 trillion", published=dt.date(2025, 7, 11))
+                for p in _passages(1)]
+    question = "Which company topped $5 trillion in market value this week?"
+    kept = review("Nvidia [1].", question, passages, min_support=0.4, unsourced="refuse")
+    assert not kept.refused and kept.text == "Nvidia [1]."
+    got = review("Nvidia [1].", question, passages, min_support=0.4, unsourced="refuse",
+                 window=OCTOBER_WEEK)
+    assert got.refused and got.text == "The articles don't say." and got.citations == ()
+
+
+def test_the_chain_checks_sources_against_the_question_s_window(make_assistant, corpus):
+    # The seed (2025-01-17) holds the answer; the corpus has articles from the week before
+    # 2025-02-14, so "this week" is a window with articles in it, and the seed is not one.
+    a = make_assistant(llm=ScriptedLLM(["Up to 55 billion cubic metres a year."] * 2))
+    a.ingest([corpus])
+    got = a.answer("How much gas could Russia supply to Iran this week?", as_of=dt.date(2025, 2, 14))
+    assert got.date_window is not None and got.date_window.start == dt.date(2025, 2, 7)
+    assert got.refused and got.text == "The articles don't say."
+    got = a.answer("How much gas could Russia supply to Iran per year?", as_of=dt.date(2025, 2, 14))
+    assert not got.refused and got.citations[0].article_id == SEED_ID
+    off = make_assistant(llm=ScriptedLLM(["Up to 55 billion cubic metres a year."]),
+                         date_check=False)
+    off.ingest([corpus])
+    got = off.answer("How much gas could Russia supply to Iran this week?", as_of=dt.date(2025, 2, 14))
+    assert not got.refused and got.citations[0].article_id == SEED_ID
