@@ -25,6 +25,7 @@ import json
 import math
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -177,29 +178,30 @@ def signals(rows: list[dict], min_support: float, unsourced: str) -> dict:
     for row in rows:
         got = review(row["reply"], row["question"], [_passage(p) for p in row["passages"]],
                      min_support=min_support, unsourced=unsourced, window=_window(row))
-        judged.append((row, got.refused, answer_correct(got.text, row["gold"])))
-    normal = [j for j in judged if j[0]["run"] == "normal"]
-    absent = [j for j in judged if j[0]["run"] == "absent"]
+        lp = row.get("reply_logprobs")
+        judged.append({"run": row["run"], "refused": got.refused,
+                       "correct": answer_correct(got.text, row["gold"]),
+                       **{name: value(lp, row["refusal_logprobs"]) if lp else None
+                          for name, value in _CONFIDENCE.items()}})
     report = {}
-    for name, value in _CONFIDENCE.items():
-        def sure(row, value=value):  # higher: surer of the reply
-            lp = row.get("reply_logprobs")
-            return value(lp, row["refusal_logprobs"]) if lp else math.inf
-        right = [sure(r) for r, _, c in normal if c]
-        invented = [sure(r) for r, f, c in absent if not f and not c]
-        kept = sorted(sure(r) for r, f, _ in normal if not f)
-        cuts = {}
-        for share in (0.05, 0.1, 0.2, 0.3):
-            cut = kept[int(share * len(kept))]
-            n = [(f or sure(j) < cut, c and sure(j) >= cut) for j, f, c in normal]
-            a = [(f or sure(j) < cut) and not (c and sure(j) >= cut) for j, f, c in absent]
-            cuts[f"{cut:.3f}"] = {"accuracy": _share(c for _, c in n),
-                                  "false_refusal": _share(r for r, _ in n),
-                                  "refusal_when_absent": _share(a)}
-        report[name] = {"auc": round(_auc(right, invented), 3), "refuse_under": cuts}
+    for name in _CONFIDENCE:
+        right = [r[name] for r in judged if r["run"] == "normal" and r["correct"]]
+        invented = [r[name] for r in judged
+                    if r["run"] == "absent" and not r["refused"] and not r["correct"]]
+        # Cuts that would refuse a given share of the kept answers (one the model's cache
+        # could not score is never refused); log-probabilities are all negative, so "no
+        # check" is minus infinity, not by_threshold's usual 0.
+        kept = sorted(math.inf if r[name] is None else r[name] for r in judged
+                      if r["run"] == "normal" and not r["refused"])
+        cuts = [kept[int(share * len(kept))] for share in (0.05, 0.1, 0.2, 0.3)]
+        report[name] = {"auc": auc([x for x in right if x is not None],
+                                   [x for x in invented if x is not None]),
+                        "refuse_under": by_threshold(judged, name, cuts, floor=-math.inf)}
     return report
 
 
+# Each a score of how sure the model was of its reply (higher: surer), from the reply's
+# token log-probabilities and those of the refusal in its place.
 _CONFIDENCE = {
     "mean": lambda lp, rf: statistics.mean(lp),
     "lowest": lambda lp, rf: min(lp),
@@ -210,14 +212,36 @@ _CONFIDENCE = {
 }
 
 
-def _auc(high: list[float], low: list[float]) -> float:
-    pairs = [(h > lo) + 0.5 * (h == lo) for h in high for lo in low]
-    return sum(pairs) / len(pairs) if pairs else math.nan
+def auc(positive: list[float], negative: list[float]) -> float | None:
+    """ROC AUC of a score between two groups: 0.5 is chance."""
+    if not positive or not negative:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in positive for n in negative)
+    return round(wins / (len(positive) * len(negative)), 3)
 
 
-def _share(flags) -> float:
-    flags = list(flags)
-    return round(sum(flags) / len(flags), 3) if flags else math.nan
+def by_threshold(
+    scored: list[dict], signal: str, thresholds: Sequence[float], floor: float = 0.0
+) -> dict:
+    """Accuracy and refusals if every kept answer scoring under a threshold were refused.
+
+    ``floor`` is the first row's threshold, one no score falls under: the table's "no
+    check" line. An answer refused for its score says "the articles don't say", so it no
+    longer holds the gold answer: with the answer left out it counts as a refusal.
+    """
+    normal = [r for r in scored if r["run"] == "normal"]
+    absent = [r for r in scored if r["run"] == "absent"]
+    table = {}
+    for threshold in (floor, *thresholds):
+        def cut(r: dict, threshold: float = threshold) -> bool:
+            return r[signal] is not None and r[signal] < threshold
+        table[str(threshold)] = {
+            "accuracy": _mean([r["correct"] and not cut(r) for r in normal]),
+            "false_refusal": _mean([r["refused"] or cut(r) for r in normal]),
+            "refusal_when_absent": _mean([(r["refused"] and not r["correct"]) or cut(r)
+                                          for r in absent]),
+        }
+    return table
 
 
 def main() -> None:
@@ -229,16 +253,15 @@ def main() -> None:
     gen.add_argument("--limit", type=int)
     gen.add_argument("--rest", action="store_true",
                      help="the questions --limit leaves out instead: to check what it chose")
-    rev = sub.add_parser("review")
-    rev.add_argument("replies", type=Path)
-    rev.add_argument("--min-support", type=float, default=0.4)
-    rev.add_argument("--unsourced", choices=("refuse", "mark"), default="refuse")
+    checks = argparse.ArgumentParser(add_help=False)
+    checks.add_argument("replies", type=Path)
+    checks.add_argument("--min-support", type=float, default=0.4)
+    checks.add_argument("--unsourced", choices=("refuse", "mark"), default="refuse")
+    rev = sub.add_parser("review", parents=[checks])
     rev.add_argument("--no-window-check", action="store_true",
                      help="keep answers whose sources all predate the question's date window")
-    sig = sub.add_parser("signals", help="the model's own confidence as a reason to refuse")
-    sig.add_argument("replies", type=Path)
-    sig.add_argument("--min-support", type=float, default=0.4)
-    sig.add_argument("--unsourced", choices=("refuse", "mark"), default="refuse")
+    sub.add_parser("signals", parents=[checks],
+                   help="the model's own confidence as a reason to refuse")
     args = parser.parse_args()
     if args.command == "generate":
         generate(args.folder, args.out, args.limit, args.rest)

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from verify_study import auc, by_threshold
+from answer_study import auc, by_threshold
 
 from assistant import Assistant, Settings
 from assistant.chain import parse_citations

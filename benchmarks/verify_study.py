@@ -20,12 +20,11 @@ import math
 import os
 import re
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from answer_study import _mean, _passage
+from answer_study import _passage, auc, by_threshold
 
 from assistant import Settings
 from assistant.chain import review
@@ -72,13 +71,6 @@ def judge(row: dict, llama, settings: Settings) -> dict:
     return scored
 
 
-def auc(positive: list[float], negative: list[float]) -> float | None:
-    if not positive or not negative:
-        return None
-    wins = sum((p > n) + 0.5 * (p == n) for p in positive for n in negative)
-    return round(wins / (len(positive) * len(negative)), 3)
-
-
 def summary(scored: list[dict]) -> dict:
     kept = [r for r in scored if r["p_yes"] is not None]
     right = [r["p_yes"] for r in kept if r["correct"] and r["run"] == "normal"]
@@ -88,22 +80,6 @@ def summary(scored: list[dict]) -> dict:
         "auc_right_vs_wrong_normal": auc(right, _wrong(kept, "normal")),
         "by_threshold": by_threshold(scored, "p_yes", THRESHOLDS),
     }
-
-
-def by_threshold(scored: list[dict], signal: str, thresholds: Sequence[float]) -> dict:
-    """Accuracy and refusals if every kept answer scoring under a threshold were refused."""
-    normal = [r for r in scored if r["run"] == "normal"]
-    absent = [r for r in scored if r["run"] == "absent"]
-    table = {}
-    for threshold in (0.0, *thresholds):
-        def refused(r: dict, threshold: float = threshold) -> bool:
-            return r["refused"] or (r[signal] is not None and r[signal] < threshold)
-        table[str(threshold)] = {
-            "accuracy": _mean([r["correct"] and not refused(r) for r in normal]),
-            "false_refusal": _mean([refused(r) for r in normal]),
-            "refusal_when_absent": _mean([refused(r) and not r["correct"] for r in absent]),
-        }
-    return table
 
 
 def _wrong(kept: list[dict], run: str) -> list[float]:
