@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
+from assistant.terms import content_terms
 from assistant.timewords import TimeIntent, resolve, strip_time_words
 from assistant.types import DateWindow, Filters, Passage
 
@@ -162,6 +163,9 @@ class HybridRetriever:
         window_weight: float = 0.5,
         collapse: bool = True,
         strip_dense: bool = False,
+        feedback: int = 0,
+        feedback_dense: bool = True,
+        feedback_terms: int = 0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -171,6 +175,8 @@ class HybridRetriever:
         self.use_window, self.window_weight, self.collapse = use_window, window_weight, collapse
         self.join_articles = join_articles
         self.strip_dense = strip_dense
+        self.feedback, self.feedback_dense = feedback, feedback_dense
+        self.feedback_terms = feedback_terms
 
     @classmethod
     def from_settings(
@@ -193,7 +199,8 @@ class HybridRetriever:
         started = time.perf_counter()
         filters = filters or Filters()
         if self.mode != "hybrid":  # plain baselines: no time words, prior or collapsing
-            [rankings] = self._search(question, question, [_merge_filters(filters, None, as_of)])
+            vector = self.embeddings.embed_query(question) if self.mode == "dense" else None
+            [rankings] = self._search(vector, question, [_merge_filters(filters, None, as_of)])
             ranked = rankings[0]
             return Retrieval(tuple(ranked[:k]), None, None, time.perf_counter() - started, filters)
         intent = resolve(question, as_of)
@@ -202,40 +209,86 @@ class HybridRetriever:
         everything = _merge_filters(filters, None, as_of)
         within = [] if window is None else [_merge_filters(filters, window, as_of)]
         dense_query = lexical_query if self.strip_dense else question
-        rankings, *inside = self._search(dense_query, lexical_query, [everything, *within])
-        weights = [1.0] * len(rankings)
-        if inside:
-            # The window is a preference, not a wall: its passages are ranked a second time
-            # within it, which lifts them, while a story dated just outside still competes.
-            rankings += inside[0]
-            weights += [self.window_weight] * len(inside[0])
-            if not any(inside[0]):
-                window = None
-        ranked = rrf_fuse(rankings, weights)
+        vector = self.embeddings.embed_query(dense_query)
+        filter_sets = [everything, *within]
+        found = self._search(vector, lexical_query, filter_sets)
+        if within and not any(found[1]):
+            window = None
         strength = self.base_recency + intent.recency
-        ranked.sort(key=lambda p: -p.score * recency_boost(p.published, as_of, strength))
-        if self.collapse:
-            ranked = collapse_duplicates(ranked, per_article=self.per_article)
+        ranked = self._rank(found, as_of, strength)
+        if self.feedback:
+            top = ranked[: self.feedback]
+            moved = self._expanded(vector, top) if self.feedback_dense else None
+            terms = self._expansion_terms(lexical_query, top) if self.feedback_terms else []
+            if moved is not None or terms:
+                more = f"{lexical_query} {' '.join(terms)}" if terms else None
+                again = self._search(moved, more, filter_sets)
+                ranked = self._rank([f + a for f, a in zip(found, again)], as_of, strength)
         if self.join_articles:
             ranked = join_by_article(ranked)
         passages = ranked[:k]
         return Retrieval(tuple(passages), window, intent, time.perf_counter() - started, filters)
 
+    def _rank(
+        self, found: list[list[list[Passage]]], as_of: dt.date, strength: float
+    ) -> list[Passage]:
+        """One fused ranking of every search, the recency prior applied, duplicates collapsed.
+
+        The window is a preference, not a wall: the passages of the second filter set (the
+        window's) are ranked a second time within it, which lifts them, while a story dated
+        just outside still competes.
+        """
+        rankings = [r for per_set in found for r in per_set]
+        weights = [1.0 if i == 0 else self.window_weight for i, per_set in enumerate(found)
+                   for _ in per_set]
+        ranked = rrf_fuse(rankings, weights)
+        ranked.sort(key=lambda p: -p.score * recency_boost(p.published, as_of, strength))
+        if self.collapse:
+            ranked = collapse_duplicates(ranked, per_article=self.per_article)
+        return ranked
+
+    def _expanded(self, vector: Sequence[float], top: Sequence[Passage]) -> list[float] | None:
+        """The query vector moved towards the first passages' (Rocchio's pseudo-relevance
+        feedback): the words of the story the question describes, found by either search,
+        let the dense side find its other passages, worded unlike the question."""
+        vectors = self.store.vectors([p.chunk_id for p in top]) if top else []
+        if not vectors:
+            return None
+        width = len(vector)
+        mean = [sum(v[i] for v in vectors) / len(vectors) for i in range(width)]
+        moved = [q + m for q, m in zip(vector, mean)]
+        norm = math.sqrt(sum(x * x for x in moved)) or 1.0
+        return [x / norm for x in moved]
+
+    def _expansion_terms(self, query: str, top: Sequence[Passage]) -> list[str]:
+        """The rarest words the first passages share, weighted by how much of each they make
+        up (relevance-model expansion): the story's names, which the question may not use."""
+        asked = set(content_terms(query))
+        weight: dict[str, float] = {}
+        for passage in top:
+            words = [w for w in content_terms(passage.text) if w not in asked and len(w) > 2]
+            for word in words:
+                weight[word] = weight.get(word, 0.0) + 1.0 / len(words)
+        rarity = self.store.term_rarity(list(weight))
+        ranked = sorted(weight, key=lambda w: -weight[w] * rarity.get(w, 0.0))
+        return ranked[: self.feedback_terms]
+
     def _search(
-        self, dense_query: str, lexical_query: str, filter_sets: list[Filters]
+        self, vector: Sequence[float] | None, lexical_query: str | None, filter_sets: list[Filters]
     ) -> list[list[list[Passage]]]:
         """For each filter set, its rankings (dense, then lexical), all searched at once.
 
         The overlap is partial: both searches spend most of their time in Python, holding
         the GIL, so at 100k chunks this saves 2 to 7% against one after the other
-        (BENCHMARKS.md, "Dense and BM25 searched at once").
+        (BENCHMARKS.md, "Dense and BM25 searched at once"). ``lexical_query`` None: dense only.
         """
         searches: list[Callable[[], list[Passage]]] = []
-        vector = self.embeddings.embed_query(dense_query) if self.mode != "lexical" else None
+        if self.mode == "lexical":
+            vector = None
         for filters in filter_sets:
             if vector is not None:
                 searches.append(partial(self.store.dense_search, vector, self.candidates, filters))
-            if self.mode in ("hybrid", "lexical"):
+            if self.mode in ("hybrid", "lexical") and lexical_query is not None:
                 searches.append(partial(
                     self.store.lexical_search, lexical_query, self.candidates, filters
                 ))

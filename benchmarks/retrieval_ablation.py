@@ -37,6 +37,11 @@ VARIANTS = {
     "default, common words (>5% of chunks) left out": (dict(), 0.05),
     "default, common words (>2% of chunks) left out": (dict(), 0.02),
     "default, time words left out of the dense query too": (dict(strip_dense=True), 0.0),
+    "default, dense feedback from the first 1": (dict(feedback=1), 0.0),
+    "default, dense feedback from the first 3": (dict(feedback=3), 0.0),
+    "default, dense feedback from the first 5": (dict(feedback=5), 0.0),
+    "default, BM25 feedback: 10 words of the first 3": (dict(feedback=3, feedback_dense=False, feedback_terms=10), 0.0),
+    "default, dense and BM25 feedback from the first 3": (dict(feedback=3, feedback_terms=10), 0.0),
     "BM25 alone": (dict(mode="lexical"), 0.0),
     "BM25 alone, common words (>5%) left out": (dict(mode="lexical"), 0.05),
 }

@@ -619,6 +619,16 @@ class ChunkStore:
                 return []
         return self.passages([r[0] for r in rows], scores=[-r[1] for r in rows])
 
+    def term_rarity(self, words: Sequence[str]) -> dict[str, float]:
+        """Each word's inverse document frequency in the lexical index, log(chunks / holding)."""
+        if not words:
+            return {}
+        self._sync_for_reading()
+        with self._lock:
+            total = self._local_chunks()
+            counts = self._common.document_counts(list(words))
+        return {w: math.log((total + 1) / (n + 1)) for w, n in zip(words, counts)}
+
     def passages(self, chunk_ids: list[str], scores: Sequence[float] | None = None) -> list[Passage]:
         """Passages for chunk ids, in the order given."""
         if not chunk_ids:
@@ -630,6 +640,14 @@ class ChunkStore:
         return [
             _passage(i, *by_id[i], s) for i, s in zip(chunk_ids, scores) if i in by_id
         ]
+
+    def vectors(self, chunk_ids: Sequence[str]) -> list[list[float]]:
+        """The stored embeddings of those chunks that exist, in no particular order."""
+        if not chunk_ids:
+            return []
+        with self._reaching_chroma():
+            got = self._collection.get(ids=list(chunk_ids), include=["embeddings"])
+        return [[float(x) for x in v] for v in got["embeddings"]]
 
     def close(self) -> None:
         with self._lock:

@@ -69,3 +69,18 @@ def test_only_a_very_narrow_filter_reaches_chroma_as_a_where(store, monkeypatch)
     assert seen[:2] == [None, None] and seen[2] is not None
     assert store.dense_search(vector, 5, Filters(until=dt.date(2024, 1, 1))) == []
 
+
+
+def test_vectors_are_the_stored_embeddings_of_the_chunks_asked_for(store):
+    got = store._collection.get(limit=3, include=["embeddings"])
+    vectors = store.vectors([*got["ids"], "no-such-chunk"])
+    assert np.allclose(sorted(map(tuple, vectors)), sorted(map(tuple, got["embeddings"])))
+    assert len(vectors) == 3
+    assert store.vectors([]) == []
+
+
+def test_term_rarity_is_higher_for_a_word_in_fewer_chunks(store):
+    rarity = store.term_rarity(["news", "chess", "volcano", "zzzunseen"])
+    assert rarity["news"] < rarity["chess"] < rarity["zzzunseen"]
+    assert rarity["chess"] == pytest.approx(rarity["volcano"])  # each in a fifth of the stories
+    assert store.term_rarity([]) == {}

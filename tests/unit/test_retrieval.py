@@ -186,3 +186,67 @@ def test_time_words_leave_the_lexical_query_and_optionally_the_dense_one(strip_d
         "Which app went offline this week?", k=5, as_of=dt.date(2025, 1, 20))
     assert seen.dense == [dense_query]
     assert set(seen.lexical) == {"Which app went offline?"}
+
+
+class _FeedbackStore:
+    """Dense search answers the question's vector with the story's headline chunk, and only
+    a vector moved towards that chunk with the story's other chunk, worded unlike the question."""
+
+    def __init__(self):
+        self.dense_vectors = []
+
+    def dense_search(self, vector, k, filters):
+        self.dense_vectors.append(list(vector))
+        found = [_p("head", "Pipeline deal signed", day=dt.date(2025, 1, 1))]
+        if vector[1] > 0:
+            found.append(_p("body", "55 billion cubic metres a year", day=dt.date(2025, 1, 1)))
+        return found
+
+    def lexical_search(self, query, k, filters):
+        return []
+
+    def vectors(self, chunk_ids):
+        return [[0.0, 1.0]] if "head" in chunk_ids else []
+
+
+@pytest.mark.parametrize("feedback, found", [(0, ["head"]), (1, ["head", "body"])])
+def test_feedback_moves_the_dense_query_towards_the_first_passages(feedback, found):
+    from assistant.retrieval import HybridRetriever
+
+    store = _FeedbackStore()
+    got = HybridRetriever(store, _OneVector(), feedback=feedback).retrieve(
+        "How much gas?", k=5, as_of=dt.date(2025, 2, 1))
+    assert [p.chunk_id for p in got.passages] == found
+    if feedback:  # halfway between the question [1, 0] and the passage [0, 1], unit length
+        assert store.dense_vectors[-1] == pytest.approx([2 ** -0.5, 2 ** -0.5])
+
+
+class _TermStore:
+    """BM25 finds the story's second passage only when asked for a word of its first."""
+
+    def __init__(self):
+        self.lexical = []
+
+    def dense_search(self, vector, k, filters):
+        return []
+
+    def lexical_search(self, query, k, filters):
+        self.lexical.append(query)
+        found = [_p("head", "Gazprom pipeline to Iran agreed, Gazprom says", day=dt.date(2025, 1, 1))]
+        if "gazprom" in query:
+            found.append(_p("body", "Gazprom could supply 55 billion", day=dt.date(2025, 1, 1)))
+        return found
+
+    def term_rarity(self, words):
+        return {w: (5.0 if w == "gazprom" else 1.0) for w in words}
+
+
+def test_bm25_feedback_searches_again_with_the_rarest_words_of_the_first_passages():
+    from assistant.retrieval import HybridRetriever
+
+    store = _TermStore()
+    got = HybridRetriever(store, _OneVector(), feedback=1, feedback_dense=False,
+                          feedback_terms=1).retrieve("How much pipeline gas?", k=5,
+                                                     as_of=dt.date(2025, 2, 1))
+    assert store.lexical == ["How much pipeline gas?", "How much pipeline gas? gazprom"]
+    assert [p.chunk_id for p in got.passages] == ["head", "body"]
