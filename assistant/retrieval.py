@@ -280,11 +280,10 @@ class HybridRetriever:
 
         The overlap is partial: both searches spend most of their time in Python, holding
         the GIL, so at 100k chunks this saves 2 to 7% against one after the other
-        (BENCHMARKS.md, "Dense and BM25 searched at once"). ``lexical_query`` None: dense only.
+        (BENCHMARKS.md, "Dense and BM25 searched at once"). ``vector`` None: no dense search;
+        ``lexical_query`` None: no BM25 search.
         """
         searches: list[Callable[[], list[Passage]]] = []
-        if self.mode == "lexical":
-            vector = None
         for filters in filter_sets:
             if vector is not None:
                 searches.append(partial(self.store.dense_search, vector, self.candidates, filters))
