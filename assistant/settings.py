@@ -71,8 +71,9 @@ class Settings(BaseSettings):
     candidates: int = Field(default=50, ge=5)
     # 1: every chunk is a source of its own (at most 2 per article). 2 or more: one source
     # per article, its best chunks joined. Joining finds more answers (hit@5 0.844 against
-    # 0.768) but the bundled 0.5B model answers worse from five different articles than
-    # from fewer, repeated ones (BENCHMARKS.md), so it is an option, not the default.
+    # 0.768) but the bundled 0.5B model answers no better from five different articles
+    # than from fewer, repeated ones, even with the best one read at length (BENCHMARKS.md,
+    # "One source per article, the best read at length"), so it is an option, not the default.
     chunks_per_source: int = Field(default=1, ge=1, le=5)
     # Words of each passage the model reads: the sentences that share the question's words
     # (assistant/evidence.py). 0 shows whole passages. See BENCHMARKS.md.
