@@ -2,202 +2,53 @@
 
 ``AnswerChain.runnable`` is the whole chain as one LangChain runnable (question dict in,
 ``Answer`` out). ``stream()`` runs the same steps but yields the LLM's text as it comes,
-timing the first token, and ends with the ``Answer``.
+timing the first token, and ends with the ``Answer``. The reply is then checked against
+the passages (``assistant.checks``). With ``reading="each"`` the model reads each passage
+in a prompt of its own and the answer is chosen among its replies (``assistant.reading``):
+it comes whole, once chosen.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import Any
 
 from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 
+from assistant.checks import (
+    CITATION,
+    REFUSAL,
+    Reviewed,
+    added_words,
+    attribute,
+    coverage,
+    is_refusal,
+    parse_citations,
+    review,
+    stale,
+)
 from assistant.errors import ContextOverflowError, QuestionError
 from assistant.evidence import focus_passages
 from assistant.prompts import answer_prompt, condense_prompt, render_passages
+from assistant.reading import Reading, choose, reading_order, recency_weight, settled, worth_reading
 from assistant.retrieval import HybridRetriever, Retrieval
-from assistant.terms import content_terms, term_stems
-from assistant.types import Answer, Citation, DateWindow, Filters, Passage
+from assistant.types import Answer, Filters, Passage
 
 __all__ = [
-    "AnswerChain", "parse_citations", "attribute", "added_words", "is_refusal", "review",
-    "stale", "Reviewed", "REFUSAL",
+    "AnswerChain", "parse_citations", "attribute", "added_words", "coverage", "is_refusal",
+    "review", "stale", "Reviewed", "REFUSAL",
 ]
 
-REFUSAL = "The articles don't say."
 _TEMPLATE_MARGIN = 32
-# How long before a question's date window a source may be published and still count as
-# from it: a story is often reported, or previewed, a few days before the week it is
-# asked about. Set once, a week, not fitted to any evaluation set.
-_WINDOW_SLACK = dt.timedelta(days=7)
-_SOURCES = frozenset({"article", "articles", "passage", "passages", "source", "sources"})
-# "The article states that ...", "according to the passages": talk about the sources, which
-# claims nothing. Only after a source noun, so "the United States" keeps its "states".
-_ABOUT_SOURCES = re.compile(
-    r"\b(?:articles?|passages?|sources?)\s+(?:states?|stated|mentions?|mentioned|says?|said"
-    r"|reports?|reported|notes?|noted)\b|\baccording to\b",
-    re.IGNORECASE,
-)
-_CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
-_REFUSAL = re.compile(
-    r"articles? (?:do(?:es)?n[o'’]?t|do not|does not) (?:say|mention|contain|specify|state)"
-    r"|(?:passages?|articles?|context) (?:do(?:es)?n[o'’]?t|do not|does not) (?:provide|contain|include|say|mention)"
-    r"|no (?:information|mention)|not (?:mentioned|provided|specified|stated) in"
-    r"|cannot (?:find|determine|answer)|can't (?:find|determine|answer)|unable to (?:find|determine|answer)",
-    re.IGNORECASE,
-)
-
-
-def is_refusal(text: str) -> bool:
-    """True when an answer says the articles do not contain the answer."""
-    return bool(_REFUSAL.search(text))
-
-
-def parse_citations(text: str, passages: Sequence[Passage]) -> tuple[str, tuple[Citation, ...]]:
-    """Keep the [n] markers that point to a passage, drop the rest; list the cited ones."""
-    cited: list[int] = []
-
-    def keep_valid(match: re.Match) -> str:
-        numbers = [int(n) for n in match.group(1).split(",")]
-        valid = [n for n in numbers if 1 <= n <= len(passages)]
-        cited.extend(n for n in valid if n not in cited)
-        return "".join(f"[{n}]" for n in valid)
-
-    cleaned = _CITATION.sub(keep_valid, text)
-    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", cleaned)).strip()
-    citations = tuple(
-        Citation(
-            n=n,
-            title=passages[n - 1].title,
-            url=passages[n - 1].url,
-            outlet=passages[n - 1].outlet,
-            published_date=passages[n - 1].published,
-            passage=passages[n - 1].text,
-            score=passages[n - 1].score,
-            article_id=passages[n - 1].article_id,
-        )
-        for n in sorted(cited)
-    )
-    return cleaned, citations
-
-
-def attribute(
-    text: str, passages: Sequence[Passage], question: str = "", threshold: float = 0.6
-) -> int | None:
-    """The passage an uncited answer comes from: the one holding most of its words.
-
-    Small models often answer right but forget the [n]; a claim that is checked against
-    the passages and found there can still point to its article. Only the words the answer
-    adds to the question are checked ("BP announced plans to cut 4,700 jobs in recent
-    weeks" is about "BP"), unless it adds none. None when no passage holds at least
-    ``threshold`` of them.
-    """
-    claim = " ".join(added_words(text, question) or content_terms(text))
-    best, best_share = None, threshold
-    for n, passage in enumerate(passages, start=1):
-        share = coverage(claim, passage)
-        if share >= best_share and (best is None or share > best_share):
-            best, best_share = n, share
-    return best
-
-
-def added_words(answer: str, question: str) -> list[str]:
-    """The content words of an answer that the question does not already hold.
-
-    Words about the sources themselves ("the article states") claim nothing.
-    """
-    asked = set(content_terms(question)) | _SOURCES
-    claim = _ABOUT_SOURCES.sub(" ", _CITATION.sub(" ", answer))
-    return [w for w in content_terms(claim) if w not in asked]
-
-
-def coverage(text: str, passage: Passage) -> float:
-    """Share of the content words of ``text`` in the passage as the model read it.
-
-    Words match by their first letters (``term_stems``): a passage about an "eruption"
-    is about a question's "erupting" volcano.
-    """
-    words = term_stems(text)
-    if not words:
-        return 0.0
-    # The header too (title, outlet, date): a small model sometimes answers by quoting it.
-    published = passage.published.isoformat() if passage.published else ""
-    seen = term_stems(f"{passage.title} {passage.outlet} {published} {passage.text}")
-    return len(words & seen) / len(words)
-
-
-def support(question: str, citations: Sequence[Citation], passages: Sequence[Passage]) -> float:
-    """How much of the question the cited passages are about (0..1).
-
-    An answer whose sources share few of the question's words answers something else: a
-    small model, shown passages near the topic but without the answer, tends to do that.
-    """
-    return max((coverage(question, passages[c.n - 1]) for c in citations), default=0.0)
-
-
-class Reviewed(NamedTuple):
-    text: str
-    citations: tuple[Citation, ...]
-    refused: bool
-    attributed: bool
-    support: float
-
-
-def stale(citations: Sequence[Citation], window: DateWindow | None) -> bool:
-    """True when every cited source is dated well before the question's date window.
-
-    "Which company topped $5 trillion this week?" answered from a July article ("Nvidia,
-    the first $4 trillion company") is not an answer from this week's articles, even when
-    the name happens to be right. A source without a date is given the benefit of the doubt.
-    """
-    if window is None or window.start is None or not citations:
-        return False
-    earliest = window.start - _WINDOW_SLACK
-    return all(c.published_date is not None and c.published_date < earliest for c in citations)
-
-
-def review(
-    reply: str, question: str, shown: Sequence[Passage], *, min_support: float, unsourced: str,
-    window: DateWindow | None = None,
-) -> Reviewed:
-    """The model's reply checked against the passages it was shown, as people will see it.
-
-    Citations pointing nowhere are dropped; an uncited answer is traced to the passage that
-    holds it; an answer that adds nothing to the question, whose sources are about
-    something else (``min_support``) or all older than the question's date ``window``
-    (:func:`stale`), or (with ``unsourced="refuse"``) that no passage holds, becomes "the
-    articles don't say".
-    """
-    text, citations = parse_citations(reply, shown)
-    refused = is_refusal(text) or not text
-    if not refused and not added_words(text, question):
-        # "[3]" alone, or the question said back as a sentence: nothing was answered.
-        return Reviewed(REFUSAL, (), True, False, 0.0)
-    attributed = False
-    if not citations and not refused:
-        n = attribute(text, shown, question)
-        if n is not None:
-            marked = re.sub(r"([.!?]?)\s*$", lambda m: f" [{n}]{m.group(1)}", text, count=1)
-            text, citations = parse_citations(marked, shown)
-            attributed = True
-    backing = support(question, citations, shown)
-    if citations and not refused and (backing < min_support or stale(citations, window)):
-        # The sources are about something else: say so rather than pass it off.
-        text, citations, refused = REFUSAL, (), True
-    if not citations and not refused and unsourced == "refuse":
-        # Neither cited nor found in any passage: not an answer from the articles.
-        text, refused = REFUSAL, True
-    return Reviewed(text or REFUSAL, citations, refused, attributed, backing)
 
 
 def _history_text(history: Sequence[tuple[str, str]]) -> str:
     turns = []
     for question, reply in history[-3:]:  # the last few turns carry what a follow-up needs
-        turns.append(f"User: {question}\nAssistant: {_CITATION.sub('', reply).strip()}")
+        turns.append(f"User: {question}\nAssistant: {CITATION.sub('', reply).strip()}")
     return "\n".join(turns)
 
 
@@ -216,7 +67,7 @@ class AnswerChain:
         self.runnable = (
             RunnableLambda(lambda request: self._inputs(**request))
             | self.prepare
-            | RunnablePassthrough.assign(text=RunnableLambda(self._generate))
+            | RunnablePassthrough.assign(reply=RunnableLambda(self._generate))
             | RunnableLambda(self._finish)
         )
 
@@ -240,11 +91,18 @@ class AnswerChain:
         state = self._inputs(question, as_of, filters, history)
         state = self.prepare.invoke(state)
         prompt, _ = state["prompt"]
-        if prompt is None:  # nothing retrieved: no need to ask the model
+        if not prompt:  # nothing retrieved, or nothing worth reading: no need to ask the model
             state["first_token_s"] = time.perf_counter() - state["started"]
-            state["text"] = REFUSAL
+            state["reply"] = REFUSAL
             yield REFUSAL
             yield self._finish(state)
+            return
+        if isinstance(prompt, list):  # each passage read alone: the answer comes at the end
+            state["reply"] = self._read_each(state)
+            state["first_token_s"] = time.perf_counter() - state["started"]
+            answer = self._finish(state)
+            yield answer.text
+            yield answer
             return
         pieces: list[str] = []
         for piece in self.assistant.llm.stream(prompt):
@@ -252,7 +110,7 @@ class AnswerChain:
                 state["first_token_s"] = time.perf_counter() - state["started"]
             pieces.append(piece)
             yield piece
-        state["text"] = "".join(pieces)
+        state["reply"] = "".join(pieces)
         yield self._finish(state)
 
     # -- steps ------------------------------------------------------------------------------
@@ -297,24 +155,77 @@ class AnswerChain:
         return retrieval
 
     def _prompt(self, state: dict) -> tuple[Any, list[Passage]]:
-        """The prompt, and the passages it shows: as many as fit the model's context."""
+        """The prompt, and the passages it shows: as many as fit the model's context.
+
+        With ``reading="each"``: one prompt per passage worth reading, as ``(n, prompt)``
+        in the order they are read, and every passage retrieved (people see them all).
+        """
         passages = list(state["retrieval"].passages)
         if not passages:
             return None, []
-        llm = self.assistant.llm
-        # The chat template adds a few dozen tokens that count_tokens does not see.
-        budget = (getattr(llm, "context_size", self.settings.llm_context)
-                  - self.settings.llm_max_tokens - _TEMPLATE_MARGIN)
-        count = getattr(llm, "count_tokens", lambda text: len(text) // 3)
+        if self.settings.reading == "each":
+            return self._prompts_each(state, passages), passages
         while passages:
             prompt = self._render(state, passages)
-            if count(prompt.to_string()) <= budget:
+            if self._fits(prompt):
                 return prompt, passages
             passages = passages[:-1]  # the lowest-ranked passage goes first
-        raise ContextOverflowError(
-            f"the question and one passage do not fit the model's context of {budget} tokens: "
-            "shorten the question or set ASSISTANT_LLM_CONTEXT higher"
+        raise self._overflow()
+
+    def _fits(self, prompt: Any) -> bool:
+        llm = self.assistant.llm
+        count = getattr(llm, "count_tokens", lambda text: len(text) // 3)
+        return count(prompt.to_string()) <= self._budget()
+
+    def _budget(self) -> int:
+        # The chat template adds a few dozen tokens that count_tokens does not see.
+        return (getattr(self.assistant.llm, "context_size", self.settings.llm_context)
+                - self.settings.llm_max_tokens - _TEMPLATE_MARGIN)
+
+    def _overflow(self) -> ContextOverflowError:
+        return ContextOverflowError(
+            f"the question and one passage do not fit the model's context of {self._budget()} "
+            "tokens: shorten the question or set ASSISTANT_LLM_CONTEXT higher"
         )
+
+    def _prompts_each(self, state: dict, passages: list[Passage]) -> list[tuple[int, Any]]:
+        window = state["retrieval"].window if self.settings.date_check else None
+        # Focused as in one prompt: a question word's weight comes from all the passages.
+        texts = focus_passages([p.text for p in passages], state["standalone"],
+                               self.settings.passage_words)
+        prompts = []
+        for i in reading_order(passages, self._reference(state), self.settings.reading_recency_days):
+            if not worth_reading(state["standalone"], passages[i],
+                                 min_support=self.settings.min_support, window=window):
+                continue
+            prompt = answer_prompt().invoke({
+                "today": state["as_of"].isoformat(),
+                "passages": render_passages([replace(passages[i], text=texts[i])]),
+                "question": state["standalone"],
+            })
+            if not self._fits(prompt):
+                raise self._overflow()
+            prompts.append((i + 1, prompt))
+        return prompts
+
+    def _reference(self, state: dict) -> dt.date:
+        """The day recency is measured from: the end of the question's window, else today."""
+        window = state["retrieval"].window
+        end = window.end if window is not None else None
+        return min(end, state["as_of"]) if end else state["as_of"]
+
+    def _read_each(self, state: dict) -> list[Reading]:
+        """The model's reply to each passage alone, until the rest could not change the answer."""
+        prompts, passages = state["prompt"]
+        reference, days = self._reference(state), self.settings.reading_recency_days
+        weights = [recency_weight(passages[n - 1].published, reference, days) for n, _ in prompts]
+        readings: list[Reading] = []
+        for i, (n, prompt) in enumerate(prompts):
+            readings.append(Reading(n, passages[n - 1], self.assistant.llm.invoke(prompt)))
+            if settled(readings, sum(weights[i + 1:]), state["standalone"], reference=reference,
+                       days=days, min_weight=self.settings.reading_min_weight):
+                break
+        return readings
 
     def _render(self, state: dict, passages: list[Passage]):
         # The model reads the question's sentences of each passage; people see it whole.
@@ -327,16 +238,25 @@ class AnswerChain:
             "question": state["standalone"],
         })
 
-    def _generate(self, state: dict) -> str:
+    def _generate(self, state: dict) -> str | list[Reading]:
         prompt, _ = state["prompt"]
-        return REFUSAL if prompt is None else self.assistant.llm.invoke(prompt)
+        if not prompt:
+            return REFUSAL
+        return self._read_each(state) if isinstance(prompt, list) else self.assistant.llm.invoke(prompt)
 
     def _finish(self, state: dict) -> Answer:
         retrieval: Retrieval = state["retrieval"]
         shown = state["prompt"][1]
-        checked = review(state["text"], state["standalone"], shown,
-                         min_support=self.settings.min_support, unsourced=self.settings.unsourced,
-                         window=retrieval.window if self.settings.date_check else None)
+        reply = state["reply"]
+        if isinstance(reply, list):
+            checked = choose(reply, state["standalone"], shown, reference=self._reference(state),
+                             days=self.settings.reading_recency_days,
+                             min_weight=self.settings.reading_min_weight)
+        else:
+            checked = review(reply, state["standalone"], shown,
+                             min_support=self.settings.min_support,
+                             unsourced=self.settings.unsourced,
+                             window=retrieval.window if self.settings.date_check else None)
         text, citations, refused, attributed, backing = checked
         total = time.perf_counter() - state["started"]
         return Answer(

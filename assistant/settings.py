@@ -92,6 +92,17 @@ class Settings(BaseSettings):
     # published over a week before that window becomes "the articles don't say" (False
     # keeps such answers). See BENCHMARKS.md.
     date_check: bool = True
+    # "together": the model reads the top passages in one prompt and streams its answer.
+    # "each": it reads them one at a time, and the answer is chosen among their replies,
+    # weighing each source's recency (assistant/reading.py): more right answers and fewer
+    # false refusals, but the answer comes whole at the end. See BENCHMARKS.md, "Each
+    # passage read alone".
+    reading: Literal["together", "each"] = "together"
+    # With reading="each": a source's weight falls by 1/e every this many days before the
+    # question's window (or today), and an answer whose sources weigh under
+    # reading_min_weight in all is "the articles don't say".
+    reading_recency_days: float = Field(default=90.0, gt=0)
+    reading_min_weight: float = Field(default=0.1, ge=0.0)
 
     # App
     host: str = "127.0.0.1"

@@ -39,6 +39,9 @@ def generate(folder: Path, out: Path, limit: int | None, rest: bool = False) -> 
     from assistant.chain import AnswerChain
 
     a = Assistant(Settings())
+    if a.settings.reading != "together":
+        raise SystemExit("answer_study keeps the replies to one prompt per question: run it with "
+                         "ASSISTANT_READING=together (assistant eval --answers measures 'each')")
     chain = AnswerChain(a)
     with out.open("w", encoding="utf-8") as f:
         for q in _questions(folder, limit, rest):

@@ -33,7 +33,7 @@ VARIANTS = {"flash attention": {"llm_flash_attn": True},
 
 
 def prompts(folder: Path, limit: int) -> list:
-    chain = AnswerChain(Assistant(Settings()))
+    chain = AnswerChain(Assistant(Settings(reading="together")))  # one prompt per question
     built = []
     for q in load_questions(folder, limit):
         as_of = dt.date.fromisoformat(q["question_date"])

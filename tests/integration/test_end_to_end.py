@@ -50,6 +50,21 @@ def test_real_model_refuses_when_the_articles_do_not_say(real):
     assert reply.refused, reply.text
 
 
+def test_real_model_reading_each_passage_alone(real):
+    """``reading="each"``: the same index and model, each passage read in a prompt of its own."""
+    from types import SimpleNamespace
+
+    from assistant.chain import AnswerChain
+
+    settings = real.settings.model_copy(update={"reading": "each"})
+    chain = AnswerChain(SimpleNamespace(settings=settings, store=real.store,
+                                        embeddings=real.embeddings, llm=real.llm))
+    reply = chain.answer("How much gas could Russia supply to Iran per year?", as_of=AS_OF)
+    assert "55 billion" in reply.text, reply.text
+    assert any(c.article_id == SEED_ID for c in reply.citations) and not reply.refused
+    assert chain.answer("Who won the 2025 Eurovision Song Contest?", as_of=AS_OF).refused
+
+
 def test_cli_ask_json(real, tmp_path):
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(real.settings.data_dir)}
     out = subprocess.run(

@@ -226,10 +226,11 @@ def test_answer_whose_sources_are_about_something_else_becomes_a_refusal(make_as
     assert not keep.answer("Who won the Eurovision Song Contest in Basel?", as_of=AS_OF).refused
 
 
-def test_the_chain_is_one_langchain_runnable(make_assistant, corpus):
+@pytest.mark.parametrize("reading", ["together", "each"])
+def test_the_chain_is_one_langchain_runnable(make_assistant, corpus, reading):
     from langchain_core.runnables import Runnable
 
-    a = make_assistant(llm=ScriptedLLM(["Up to 55 billion cubic metres [1]."]))
+    a = make_assistant(llm=ScriptedLLM(["Up to 55 billion cubic metres [1]."]), reading=reading)
     a.ingest([corpus])
     runnable = a.chain.runnable
     assert isinstance(runnable, Runnable)

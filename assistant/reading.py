@@ -1,0 +1,158 @@
+"""Each passage read alone, and one answer chosen from what they say (``ASSISTANT_READING=each``).
+
+Shown five passages at once, the bundled 0.5B model often answers from the wrong one.
+Shown one at a time, it says what each passage says; the answer is then chosen among
+those replies, not by the model:
+
+1. A passage that could not back an answer anyway (about something else: under
+   ``min_support`` of the question's words; or dated well before the question's window)
+   is not read at all.
+2. Each reply is checked against the passage it came from: a refusal, the question said
+   back, or words that passage does not hold, are no answer.
+3. Replies that name the same thing form a group. A group weighs the recency of its
+   sources (``recency_weight``: 1 for a source of the question's day, 1/e for one
+   ``recency_days`` older): news questions ask about the latest, and an answer several
+   recent sources agree on beats one from a single old article. The heaviest group is the
+   answer, cited to all its sources; one weighing under ``min_weight`` is too old or too
+   thin, and the answer is "the articles don't say".
+
+Passages are read most recent first, and reading stops once the passages left could not
+change the outcome. Measured in BENCHMARKS.md, "Each passage read alone".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from assistant.checks import (
+    CITATION,
+    REFUSAL,
+    Reviewed,
+    added_words,
+    coverage,
+    is_refusal,
+    parse_citations,
+    stale,
+)
+from assistant.terms import term_stems
+from assistant.types import DateWindow, Passage
+
+__all__ = ["Reading", "worth_reading", "recency_weight", "reading_order", "choose", "settled"]
+
+# Share of an answer's own words its passage must hold (the rest may be the model's
+# glue: "ends", "announced"). Set once, not fitted to an evaluation set.
+_GROUNDED = 0.5
+# Two answers name the same thing when half the words of the shorter are in the other.
+_AGREE = 0.5
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the model replied to one passage, read alone. ``n``: its number (1-based rank)."""
+
+    n: int
+    passage: Passage
+    reply: str
+
+
+def worth_reading(
+    question: str, passage: Passage, *, min_support: float, window: DateWindow | None
+) -> bool:
+    """False for a passage whose answer the checks would refuse whatever it says."""
+    if coverage(question, passage) < min_support:
+        return False
+    return not stale(parse_citations("[1]", [passage])[1], window)
+
+
+def recency_weight(published: dt.date | None, reference: dt.date, days: float) -> float:
+    """1 for a source of the ``reference`` day or later, falling by 1/e every ``days``.
+
+    An undated source counts as a year old: kept, but never the reason to answer.
+    """
+    age = (reference - published).days if published else 365
+    return math.exp(-max(age, 0) / days)
+
+
+def reading_order(
+    passages: Sequence[Passage], reference: dt.date, days: float
+) -> list[int]:
+    """Indexes of ``passages``, most recent first (the better rank first among equals)."""
+    return sorted(range(len(passages)),
+                  key=lambda i: (-recency_weight(passages[i].published, reference, days), i))
+
+
+@dataclass
+class _Group:
+    members: list[tuple[Reading, str, frozenset]]
+    weight: float
+
+
+def _candidate(reading: Reading, question: str) -> tuple[str, frozenset] | None:
+    """The reply as an answer, with its own words' stems; None when it answers nothing."""
+    text = re.sub(r"\s+", " ", CITATION.sub(" ", reading.reply)).strip()
+    if not text or is_refusal(text):
+        return None
+    claim = " ".join(added_words(text, question))
+    if not claim or coverage(claim, reading.passage) < _GROUNDED:
+        return None
+    return text, frozenset(term_stems(claim))
+
+
+def _agree(a: frozenset, b: frozenset) -> bool:
+    return bool(a and b) and len(a & b) / min(len(a), len(b)) >= _AGREE
+
+
+def _groups(
+    readings: Iterable[Reading], question: str, reference: dt.date, days: float
+) -> list[_Group]:
+    groups: list[_Group] = []
+    for reading in sorted(readings, key=lambda r: r.n):
+        found = _candidate(reading, question)
+        if found is None:
+            continue
+        text, stems = found
+        weight = recency_weight(reading.passage.published, reference, days)
+        group = next((g for g in groups if _agree(g.members[0][2], stems)), None)
+        if group is None:
+            groups.append(_Group([(reading, text, stems)], weight))
+        else:
+            group.members.append((reading, text, stems))
+            group.weight += weight
+    return sorted(groups, key=lambda g: (-g.weight, g.members[0][0].n))
+
+
+def settled(
+    readings: Sequence[Reading], unread_weight: float, question: str, *,
+    reference: dt.date, days: float, min_weight: float,
+) -> bool:
+    """True when passages left unread, ``unread_weight`` in all, could not change the outcome."""
+    groups = _groups(readings, question, reference, days)
+    best = groups[0].weight if groups else 0.0
+    second = groups[1].weight if len(groups) > 1 else 0.0
+    if best + unread_weight < min_weight:
+        return True  # even all of them agreeing would be too little
+    return best - second > unread_weight and best >= min_weight
+
+
+def choose(
+    readings: Sequence[Reading], question: str, shown: Sequence[Passage], *,
+    reference: dt.date, days: float, min_weight: float,
+) -> Reviewed:
+    """The answer of the heaviest group of agreeing replies, cited to all their passages.
+
+    ``shown``: every passage retrieved, which the readings' numbers point into.
+    """
+    groups = _groups(readings, question, reference, days)
+    if not groups or groups[0].weight < min_weight:
+        return Reviewed(REFUSAL, (), True, False, 0.0)
+    best = groups[0].members
+    numbers = sorted(reading.n for reading, *_ in best)
+    marks = "".join(f"[{n}]" for n in numbers)
+    text = re.sub(r"([.!?]?)\s*$", lambda m: f" {marks}{m.group(1)}", best[0][1], count=1)
+    text, citations = parse_citations(text, shown)
+    backing = max(coverage(question, reading.passage) for reading, *_ in best)
+    return Reviewed(text, citations, False, False, backing)

@@ -1,0 +1,142 @@
+"""Each passage read alone (assistant/reading.py) and the chain's ``reading="each"``."""
+
+import datetime as dt
+import math
+
+import pytest
+
+from assistant.checks import REFUSAL
+from assistant.reading import (
+    Reading,
+    choose,
+    reading_order,
+    recency_weight,
+    settled,
+    worth_reading,
+)
+from assistant.testing import ScriptedLLM
+from assistant.types import Answer, DateWindow, Passage
+
+TODAY = dt.date(2025, 3, 1)
+QUESTION = "Which country did the storm hit first?"
+
+
+def _passage(i: int, text: str, published: dt.date | None = TODAY) -> Passage:
+    return Passage(f"a{i}:content:0", f"a{i}", text, f"Storm report {i}", f"https://x.test/{i}",
+                   "x.test", published, score=1.0 / i)
+
+
+def _choose(readings, min_weight=0.1):
+    shown = [r.passage for r in sorted(readings, key=lambda r: r.n)]
+    return choose(readings, QUESTION, shown, reference=TODAY, days=90, min_weight=min_weight)
+
+
+def test_recency_weight_falls_by_e_every_period_and_never_rewards_the_future():
+    assert recency_weight(TODAY, TODAY, 90) == 1.0
+    assert recency_weight(TODAY - dt.timedelta(days=90), TODAY, 90) == pytest.approx(1 / math.e)
+    assert recency_weight(TODAY + dt.timedelta(days=9), TODAY, 90) == 1.0
+    assert recency_weight(None, TODAY, 90) == pytest.approx(math.exp(-365 / 90))
+
+
+def test_passages_are_read_most_recent_first_the_better_rank_first_among_equals():
+    passages = [_passage(1, "a", TODAY - dt.timedelta(days=40)), _passage(2, "b", TODAY),
+                _passage(3, "c", None), _passage(4, "d", TODAY)]
+    assert reading_order(passages, TODAY, 90) == [1, 3, 0, 2]
+
+
+def test_a_passage_about_something_else_or_too_old_for_the_window_is_not_read():
+    about = _passage(1, "The storm hit Portugal first, then the country of Spain.")
+    other = _passage(2, "Bakeries raised bread prices again.")
+    assert worth_reading(QUESTION, about, min_support=0.4, window=None)
+    assert not worth_reading(QUESTION, other, min_support=0.4, window=None)
+    week = DateWindow(TODAY - dt.timedelta(days=7), TODAY)
+    old = _passage(3, about.text, TODAY - dt.timedelta(days=30))
+    assert not worth_reading(QUESTION, old, min_support=0.4, window=week)
+    assert worth_reading(QUESTION, old, min_support=0.4, window=None)
+
+
+def test_the_answer_two_sources_agree_on_wins_and_cites_both():
+    readings = [
+        Reading(1, _passage(1, "The storm hit Spain first, officials said."), "Spain [1]."),
+        Reading(2, _passage(2, "Forecasters say the storm hit Portugal first."), "Portugal."),
+        Reading(3, _passage(3, "It hit Spain first and then moved north."), "It hit Spain first."),
+    ]
+    got = _choose(readings)
+    assert got.text == "Spain [1][3]." and not got.refused
+    assert [c.n for c in got.citations] == [1, 3]
+    assert got.citations[1].url == "https://x.test/3"
+
+
+def test_a_recent_source_outweighs_two_old_ones():
+    old = TODAY - dt.timedelta(days=400)
+    readings = [
+        Reading(1, _passage(1, "The storm hit Spain first.", old), "Spain."),
+        Reading(2, _passage(2, "The storm hit Spain first, again.", old), "Spain."),
+        Reading(3, _passage(3, "This year the storm hit Portugal first."), "Portugal."),
+    ]
+    got = _choose(readings)
+    assert got.text == "Portugal [3]."
+
+
+@pytest.mark.parametrize("reply", [
+    "The articles don't say.",
+    "Which country did the storm hit first? [1]",  # the question said back
+    "France [1].",  # a name the passage does not hold
+    "",
+])
+def test_a_reply_that_answers_nothing_from_its_passage_is_no_answer(reply):
+    readings = [Reading(1, _passage(1, "The storm hit Spain first."), reply)]
+    assert _choose(readings) == (REFUSAL, (), True, False, 0.0)
+
+
+def test_an_answer_from_old_sources_only_is_refused():
+    old = TODAY - dt.timedelta(days=500)
+    readings = [Reading(1, _passage(1, "The storm hit Spain first.", old), "Spain.")]
+    assert _choose(readings).refused
+    assert not _choose(readings, min_weight=0.0).refused
+
+
+def test_reading_stops_once_the_unread_passages_could_not_change_the_answer():
+    spain = [Reading(1, _passage(1, "The storm hit Spain first."), "Spain.")]
+    kwargs = {"reference": TODAY, "days": 90, "min_weight": 0.1}
+    assert settled(spain, 0.5, QUESTION, **kwargs)  # 1 against at most 0.5
+    assert not settled(spain, 1.5, QUESTION, **kwargs)  # two more could outvote it
+    nothing = [Reading(1, _passage(1, "The storm hit Spain first."), "The articles don't say.")]
+    assert settled(nothing, 0.05, QUESTION, **kwargs)  # too little left to reach 0.1
+    assert not settled(nothing, 0.5, QUESTION, **kwargs)
+
+
+AS_OF = dt.date(2025, 2, 1)
+
+
+def _from_prompt(prompt: str) -> str:
+    """Answers from the one passage it is shown, as the bundled model is asked to."""
+    if "55 billion" in prompt:
+        return "Up to 55 billion cubic metres a year [1]."
+    return "The articles don't say."
+
+
+def test_each_passage_is_read_alone_and_the_answer_cites_its_article(make_assistant, corpus):
+    llm = ScriptedLLM([_from_prompt])
+    a = make_assistant(llm=llm, reading="each")
+    a.ingest([corpus])
+    pieces = list(a.stream_answer("How much gas could Russia supply to Iran per year?",
+                                  as_of=AS_OF))
+    got = pieces[-1]
+    assert isinstance(got, Answer) and pieces[:-1] == [got.text]
+    assert "55 billion" in got.text and not got.refused
+    assert {c.article_id for c in got.citations} == {"0db93cbb78d26b32"}
+    assert 1 <= len(llm.prompts) <= len(got.passages)
+    for prompt in llm.prompts:  # one passage per prompt, numbered [1]
+        assert "[1] " in prompt and "[2] " not in prompt
+    assert got.timings["first_token_s"] <= got.timings["total_s"]
+
+
+def test_each_reading_refuses_without_asking_when_no_passage_is_worth_reading(
+    make_assistant, corpus
+):
+    llm = ScriptedLLM(["Oman [1]."])
+    a = make_assistant(llm=llm, reading="each", min_support=1.0)
+    a.ingest([corpus])
+    got = a.answer("Which bakery in Lisbon won the pastry prize this spring?", as_of=AS_OF)
+    assert got.refused and got.text == REFUSAL and llm.prompts == []
