@@ -209,10 +209,13 @@ class AnswerChain:
         return prompts
 
     def _reference(self, state: dict) -> dt.date:
-        """The day recency is measured from: the end of the question's window, else today."""
+        """The day recency is measured from: the end of the question's window, else today;
+        or the newest article before it, so that a collection of last year's news is read
+        as of its own last day, not found too old for every question."""
         window = state["retrieval"].window
         end = window.end if window is not None else None
-        return min(end, state["as_of"]) if end else state["as_of"]
+        day = min(end, state["as_of"]) if end else state["as_of"]
+        return self.assistant.store.latest_published(day) or day
 
     def _read_each(self, state: dict) -> list[Reading]:
         """The model's reply to each passage alone, until the rest could not change the answer."""

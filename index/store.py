@@ -527,6 +527,16 @@ class ChunkStore:
             )
         return IndexStats(n, self.count_chunks(), first, last, outlets)
 
+    def latest_published(self, until: dt.date) -> dt.date | None:
+        """The newest publication date in the index on or before ``until`` (None: none dated)."""
+        self._sync_for_reading()
+        with self._lock:
+            (number,) = self._db.execute(
+                "SELECT MAX(published_num) FROM chunks WHERE published_num <= ?",
+                (date_number(until),),
+            ).fetchone()
+        return _number_to_date(number)
+
     def dense_search(self, vector: Sequence[float], k: int, filters: Filters) -> list[Passage]:
         """The ``k`` chunks nearest to ``vector`` among those ``filters`` allow.
 

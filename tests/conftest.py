@@ -47,7 +47,9 @@ def _own_collection_on_a_shared_chroma_server(request):
 def settings(tmp_path):
     from assistant.settings import Settings
 
-    return Settings(data_dir=tmp_path / "data", llm_backend="fake")
+    # The scripted replies of most tests answer one prompt per question: the "together"
+    # reading. "each" (the default) has its own tests, in tests/unit/test_reading.py.
+    return Settings(data_dir=tmp_path / "data", llm_backend="fake", reading="together")
 
 
 @pytest.fixture

@@ -50,13 +50,13 @@ def test_real_model_refuses_when_the_articles_do_not_say(real):
     assert reply.refused, reply.text
 
 
-def test_real_model_reading_each_passage_alone(real):
-    """``reading="each"``: the same index and model, each passage read in a prompt of its own."""
+def test_real_model_reading_all_passages_in_one_prompt(real):
+    """``reading="together"``: the same index and model, the passages in one prompt."""
     from types import SimpleNamespace
 
     from assistant.chain import AnswerChain
 
-    settings = real.settings.model_copy(update={"reading": "each"})
+    settings = real.settings.model_copy(update={"reading": "together"})
     chain = AnswerChain(SimpleNamespace(settings=settings, store=real.store,
                                         embeddings=real.embeddings, llm=real.llm))
     reply = chain.answer("How much gas could Russia supply to Iran per year?", as_of=AS_OF)

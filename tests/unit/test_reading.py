@@ -140,3 +140,15 @@ def test_each_reading_refuses_without_asking_when_no_passage_is_worth_reading(
     a.ingest([corpus])
     got = a.answer("Which bakery in Lisbon won the pastry prize this spring?", as_of=AS_OF)
     assert got.refused and got.text == REFUSAL and llm.prompts == []
+
+
+def test_a_collection_of_old_news_is_read_as_of_its_own_last_day(make_assistant, corpus):
+    # Asked long after the newest article (2025-02-12): its sources are not all "too old".
+    a = make_assistant(llm=ScriptedLLM([_from_prompt]), reading="each")
+    a.ingest([corpus])
+    assert a.store.latest_published(dt.date(2026, 12, 3)) == dt.date(2025, 2, 12)
+    assert a.store.latest_published(dt.date(2025, 1, 20)) == dt.date(2025, 1, 17)
+    assert a.store.latest_published(dt.date(2000, 1, 1)) is None
+    got = a.answer("How much gas could Russia supply to Iran per year?",
+                   as_of=dt.date(2026, 12, 3))
+    assert "55 billion" in got.text and not got.refused
