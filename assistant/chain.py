@@ -62,6 +62,7 @@ class AnswerChain:
         self.prepare = (
             RunnablePassthrough.assign(standalone=RunnableLambda(self._condense))
             | RunnablePassthrough.assign(retrieval=RunnableLambda(self._retrieve))
+            | RunnablePassthrough.assign(reference=RunnableLambda(self._reference))
             | RunnablePassthrough.assign(prompt=RunnableLambda(self._prompt))
         )
         self.runnable = (
@@ -189,29 +190,32 @@ class AnswerChain:
         )
 
     def _prompts_each(self, state: dict, passages: list[Passage]) -> list[tuple[int, Any]]:
-        window = state["retrieval"].window if self.settings.date_check else None
         # Focused as in one prompt: a question word's weight comes from all the passages.
         texts = focus_passages([p.text for p in passages], state["standalone"],
                                self.settings.passage_words)
         prompts = []
-        for i in reading_order(passages, self._reference(state), self.settings.reading_recency_days):
+        for i in reading_order(passages, state["reference"], self.settings.reading_recency_days):
             if not worth_reading(state["standalone"], passages[i],
-                                 min_support=self.settings.min_support, window=window):
+                                 min_support=self.settings.min_support,
+                                 window=self._checked_window(state)):
                 continue
-            prompt = answer_prompt().invoke({
-                "today": state["as_of"].isoformat(),
-                "passages": render_passages([replace(passages[i], text=texts[i])]),
-                "question": state["standalone"],
-            })
+            prompt = self._prompt_for(state, [replace(passages[i], text=texts[i])])
             if not self._fits(prompt):
                 raise self._overflow()
             prompts.append((i + 1, prompt))
         return prompts
 
-    def _reference(self, state: dict) -> dt.date:
-        """The day recency is measured from: the end of the question's window, else today;
-        or the newest article before it, so that a collection of last year's news is read
-        as of its own last day, not found too old for every question."""
+    def _checked_window(self, state: dict):
+        """The date window answers are checked against (``date_check``), or None."""
+        return state["retrieval"].window if self.settings.date_check else None
+
+    def _reference(self, state: dict) -> dt.date | None:
+        """The day recency is measured from (``reading="each"`` only, else None): the end of
+        the question's window, else today; or the newest article before it, so that a
+        collection of last year's news is read as of its own last day, not found too old
+        for every question."""
+        if self.settings.reading != "each":
+            return None
         window = state["retrieval"].window
         end = window.end if window is not None else None
         day = min(end, state["as_of"]) if end else state["as_of"]
@@ -220,7 +224,7 @@ class AnswerChain:
     def _read_each(self, state: dict) -> list[Reading]:
         """The model's reply to each passage alone, until the rest could not change the answer."""
         prompts, passages = state["prompt"]
-        reference, days = self._reference(state), self.settings.reading_recency_days
+        reference, days = state["reference"], self.settings.reading_recency_days
         weights = [recency_weight(passages[n - 1].published, reference, days) for n, _ in prompts]
         readings: list[Reading] = []
         for i, (n, prompt) in enumerate(prompts):
@@ -235,9 +239,12 @@ class AnswerChain:
         texts = focus_passages([p.text for p in passages], state["standalone"],
                                self.settings.passage_words)
         read = [replace(p, text=text) for p, text in zip(passages, texts)]
+        return self._prompt_for(state, read, best_last=True)
+
+    def _prompt_for(self, state: dict, read: list[Passage], *, best_last: bool = False):
         return answer_prompt().invoke({
             "today": state["as_of"].isoformat(),
-            "passages": render_passages(read, best_last=True),
+            "passages": render_passages(read, best_last=best_last),
             "question": state["standalone"],
         })
 
@@ -252,14 +259,14 @@ class AnswerChain:
         shown = state["prompt"][1]
         reply = state["reply"]
         if isinstance(reply, list):
-            checked = choose(reply, state["standalone"], shown, reference=self._reference(state),
+            checked = choose(reply, state["standalone"], shown, reference=state["reference"],
                              days=self.settings.reading_recency_days,
                              min_weight=self.settings.reading_min_weight)
         else:
             checked = review(reply, state["standalone"], shown,
                              min_support=self.settings.min_support,
                              unsourced=self.settings.unsourced,
-                             window=retrieval.window if self.settings.date_check else None)
+                             window=self._checked_window(state))
         text, citations, refused, attributed, backing = checked
         total = time.perf_counter() - state["started"]
         return Answer(

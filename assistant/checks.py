@@ -17,7 +17,7 @@ from assistant.types import Citation, DateWindow, Passage
 
 __all__ = [
     "REFUSAL", "CITATION", "Reviewed", "is_refusal", "parse_citations", "attribute",
-    "added_words", "coverage", "support", "stale", "review",
+    "added_words", "coverage", "support", "stale", "predates", "cite_at_end", "review",
 ]
 
 REFUSAL = "The articles don't say."
@@ -145,10 +145,20 @@ def stale(citations: Sequence[Citation], window: DateWindow | None) -> bool:
     the first $4 trillion company") is not an answer from this week's articles, even when
     the name happens to be right. A source without a date is given the benefit of the doubt.
     """
-    if window is None or window.start is None or not citations:
+    return bool(citations) and all(predates(c.published_date, window) for c in citations)
+
+
+def predates(published: dt.date | None, window: DateWindow | None) -> bool:
+    """True for a source dated well before the question's date window (:func:`stale`)."""
+    if window is None or window.start is None or published is None:
         return False
-    earliest = window.start - _WINDOW_SLACK
-    return all(c.published_date is not None and c.published_date < earliest for c in citations)
+    return published < window.start - _WINDOW_SLACK
+
+
+def cite_at_end(text: str, numbers: Sequence[int]) -> str:
+    """``text`` with the markers [n] of ``numbers`` before its closing punctuation."""
+    marks = "".join(f"[{n}]" for n in numbers)
+    return re.sub(r"([.!?]?)\s*$", lambda m: f" {marks}{m.group(1)}", text, count=1)
 
 
 def review(
@@ -172,8 +182,7 @@ def review(
     if not citations and not refused:
         n = attribute(text, shown, question)
         if n is not None:
-            marked = re.sub(r"([.!?]?)\s*$", lambda m: f" [{n}]{m.group(1)}", text, count=1)
-            text, citations = parse_citations(marked, shown)
+            text, citations = parse_citations(cite_at_end(text, [n]), shown)
             attributed = True
     backing = support(question, citations, shown)
     if citations and not refused and (backing < min_support or stale(citations, window)):

@@ -33,10 +33,11 @@ from assistant.checks import (
     REFUSAL,
     Reviewed,
     added_words,
+    cite_at_end,
     coverage,
     is_refusal,
     parse_citations,
-    stale,
+    predates,
 )
 from assistant.terms import term_stems
 from assistant.types import DateWindow, Passage
@@ -65,7 +66,7 @@ def worth_reading(
     """False for a passage whose answer the checks would refuse whatever it says."""
     if coverage(question, passage) < min_support:
         return False
-    return not stale(parse_citations("[1]", [passage])[1], window)
+    return not predates(passage.published, window)
 
 
 def recency_weight(published: dt.date | None, reference: dt.date, days: float) -> float:
@@ -151,8 +152,6 @@ def choose(
         return Reviewed(REFUSAL, (), True, False, 0.0)
     best = groups[0].members
     numbers = sorted(reading.n for reading, *_ in best)
-    marks = "".join(f"[{n}]" for n in numbers)
-    text = re.sub(r"([.!?]?)\s*$", lambda m: f" {marks}{m.group(1)}", best[0][1], count=1)
-    text, citations = parse_citations(text, shown)
+    text, citations = parse_citations(cite_at_end(best[0][1], numbers), shown)
     backing = max(coverage(question, reading.passage) for reading, *_ in best)
     return Reviewed(text, citations, False, False, backing)
