@@ -32,7 +32,7 @@ from assistant.checks import (
 )
 from assistant.errors import ContextOverflowError, QuestionError
 from assistant.evidence import focus_passages
-from assistant.prompts import answer_prompt, condense_prompt, render_passages
+from assistant.prompts import answer_prompt, condense_prompt, reading_prompt, render_passages
 from assistant.reading import Reading, choose, reading_order, recency_weight, settled, worth_reading
 from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.types import Answer, Filters, Passage
@@ -199,7 +199,8 @@ class AnswerChain:
                                  min_support=self.settings.min_support,
                                  window=self._checked_window(state)):
                 continue
-            prompt = self._prompt_for(state, [replace(passages[i], text=texts[i])])
+            prompt = self._prompt_for(reading_prompt(), state,
+                                      [replace(passages[i], text=texts[i])])
             if not self._fits(prompt):
                 raise self._overflow()
             prompts.append((i + 1, prompt))
@@ -239,10 +240,10 @@ class AnswerChain:
         texts = focus_passages([p.text for p in passages], state["standalone"],
                                self.settings.passage_words)
         read = [replace(p, text=text) for p, text in zip(passages, texts)]
-        return self._prompt_for(state, read, best_last=True)
+        return self._prompt_for(answer_prompt(), state, read, best_last=True)
 
-    def _prompt_for(self, state: dict, read: list[Passage], *, best_last: bool = False):
-        return answer_prompt().invoke({
+    def _prompt_for(self, template, state: dict, read: list[Passage], *, best_last: bool = False):
+        return template.invoke({
             "today": state["as_of"].isoformat(),
             "passages": render_passages(read, best_last=best_last),
             "question": state["standalone"],

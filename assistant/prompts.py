@@ -16,10 +16,10 @@ from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 from assistant.settings import PROMPTS_DIR
 from assistant.types import Passage
 
-__all__ = ["load_template", "answer_prompt", "condense_prompt", "render_passages",
-           "neutralise", "TEMPLATE_NAMES"]
+__all__ = ["load_template", "answer_prompt", "reading_prompt", "condense_prompt",
+           "render_passages", "neutralise", "TEMPLATE_NAMES"]
 
-TEMPLATE_NAMES = ("answer_system", "answer_user", "condense", "passage")
+TEMPLATE_NAMES = ("answer_system", "answer_user", "read_system", "read_user", "condense", "passage")
 _SECTION_TAG = re.compile(r"</?\s*passages\s*>", re.IGNORECASE)
 _FAKE_CITATION = re.compile(r"\[(\d{1,3})\]")
 
@@ -34,6 +34,14 @@ def answer_prompt() -> ChatPromptTemplate:
     return ChatPromptTemplate.from_messages([
         ("system", load_template("answer_system").template),
         ("human", load_template("answer_user").template),
+    ])
+
+
+def reading_prompt() -> ChatPromptTemplate:
+    """One passage read alone (``reading="each"``): the answer's words, not a sentence."""
+    return ChatPromptTemplate.from_messages([
+        ("system", load_template("read_system").template),
+        ("human", load_template("read_user").template),
     ])
 
 

@@ -1,8 +1,9 @@
 """Each passage read alone, and one answer chosen from what they say (``ASSISTANT_READING=each``).
 
 Shown five passages at once, the bundled 0.5B model often answers from the wrong one.
-Shown one at a time, it says what each passage says; the answer is then chosen among
-those replies, not by the model:
+Shown one at a time (``prompts/read_*.md``: the answer's words alone, not a sentence), it
+says what each passage says; the answer is then chosen among those replies, not by the
+model:
 
 1. A passage that could not back an answer anyway (about something else: under
    ``min_support`` of the question's words; or dated well before the question's window)

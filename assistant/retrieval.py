@@ -166,6 +166,11 @@ class HybridRetriever:
         feedback: int = 0,
         feedback_dense: bool = True,
         feedback_terms: int = 0,
+        # A question without time words searched again within its last ``recent_days``,
+        # fused in at ``recent_weight``: off, as it finds the answer no more often than the mild
+        # recency prior (BENCHMARKS.md, "The last month searched again").
+        recent_days: int = 0,
+        recent_weight: float = 0.5,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -177,6 +182,7 @@ class HybridRetriever:
         self.strip_dense = strip_dense
         self.feedback, self.feedback_dense = feedback, feedback_dense
         self.feedback_terms = feedback_terms
+        self.recent_days, self.recent_weight = recent_days, recent_weight
 
     @classmethod
     def from_settings(
@@ -208,14 +214,16 @@ class HybridRetriever:
         lexical_query = strip_time_words(question, intent)
         everything = _merge_filters(filters, None, as_of)
         within = [] if window is None else [_merge_filters(filters, window, as_of)]
+        recent = self._recent(filters, as_of) if window is None else []
         dense_query = lexical_query if self.strip_dense else question
         vector = self.embeddings.embed_query(dense_query)
-        filter_sets = [everything, *within]
+        filter_sets = [everything, *within, *recent]
+        weights = [1.0, *[self.window_weight] * len(within), *[self.recent_weight] * len(recent)]
         found = self._search(vector, lexical_query, filter_sets)
         if within and not any(found[1]):
             window = None
         strength = self.base_recency + intent.recency
-        ranked = self._rank(found, as_of, strength)
+        ranked = self._rank(found, weights, as_of, strength)
         if self.feedback:
             top = ranked[: self.feedback]
             moved = self._expanded(vector, top) if self.feedback_dense else None
@@ -223,14 +231,23 @@ class HybridRetriever:
             if moved is not None or terms:
                 more = f"{lexical_query} {' '.join(terms)}" if terms else None
                 again = self._search(moved, more, filter_sets)
-                ranked = self._rank([f + a for f, a in zip(found, again)], as_of, strength)
+                ranked = self._rank([f + a for f, a in zip(found, again)], weights, as_of,
+                                    strength)
         if self.join_articles:
             ranked = join_by_article(ranked)
         passages = ranked[:k]
         return Retrieval(tuple(passages), window, intent, time.perf_counter() - started, filters)
 
+    def _recent(self, filters: Filters, as_of: dt.date) -> list[Filters]:
+        """The filter set of the last ``recent_days`` (none when off)."""
+        if not self.recent_days:
+            return []
+        days = DateWindow(as_of - dt.timedelta(days=self.recent_days), as_of)
+        return [_merge_filters(filters, days, as_of)]
+
     def _rank(
-        self, found: list[list[list[Passage]]], as_of: dt.date, strength: float
+        self, found: list[list[list[Passage]]], weights: Sequence[float], as_of: dt.date,
+        strength: float,
     ) -> list[Passage]:
         """One fused ranking of every search, the recency prior applied, duplicates collapsed.
 
@@ -239,9 +256,7 @@ class HybridRetriever:
         just outside still competes.
         """
         rankings = [r for per_set in found for r in per_set]
-        weights = [1.0 if i == 0 else self.window_weight for i, per_set in enumerate(found)
-                   for _ in per_set]
-        ranked = rrf_fuse(rankings, weights)
+        ranked = rrf_fuse(rankings, [w for w, per_set in zip(weights, found) for _ in per_set])
         ranked.sort(key=lambda p: -p.score * recency_boost(p.published, as_of, strength))
         if self.collapse:
             ranked = collapse_duplicates(ranked, per_article=self.per_article)

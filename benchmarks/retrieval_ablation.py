@@ -42,6 +42,12 @@ VARIANTS = {
     "default, dense feedback from the first 5": (dict(feedback=5), 0.0),
     "default, BM25 feedback: 10 words of the first 3": (dict(feedback=3, feedback_dense=False, feedback_terms=10), 0.0),
     "default, dense and BM25 feedback from the first 3": (dict(feedback=3, feedback_terms=10), 0.0),
+    "default, last 14 days searched too, weight 0.5": (dict(recent_days=14), 0.0),
+    "default, last 30 days searched too, weight 0.5": (dict(recent_days=30), 0.0),
+    "default, last 60 days searched too, weight 0.5": (dict(recent_days=60), 0.0),
+    "default, last 30 days searched too, weight 1": (dict(recent_days=30, recent_weight=1.0), 0.0),
+    "default, last 30 days searched too, weight 0.25": (
+        dict(recent_days=30, recent_weight=0.25), 0.0),
     "BM25 alone": (dict(mode="lexical"), 0.0),
     "BM25 alone, common words (>5%) left out": (dict(mode="lexical"), 0.05),
 }

@@ -8,6 +8,8 @@ from assistant.types import Passage
 EXPECTED_VARIABLES = {
     "answer_system": set(),
     "answer_user": {"today", "passages", "question"},
+    "read_system": set(),
+    "read_user": {"today", "passages", "question"},
     "condense": {"history", "question"},
     "passage": {"n", "title", "outlet", "published", "text"},
 }

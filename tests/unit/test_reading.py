@@ -6,6 +6,7 @@ import math
 import pytest
 
 from assistant.checks import REFUSAL
+from assistant.prompts import load_template
 from assistant.reading import (
     Reading,
     choose,
@@ -127,8 +128,10 @@ def test_each_passage_is_read_alone_and_the_answer_cites_its_article(make_assist
     assert "55 billion" in got.text and not got.refused
     assert {c.article_id for c in got.citations} == {"0db93cbb78d26b32"}
     assert 1 <= len(llm.prompts) <= len(got.passages)
-    for prompt in llm.prompts:  # one passage per prompt, numbered [1]
+    for prompt in llm.prompts:  # one passage per prompt, numbered [1]; the answer's words asked
         assert "[1] " in prompt and "[2] " not in prompt
+        assert load_template("read_system").template.splitlines()[0] in prompt
+        assert "Answer, in a few words from the passage:" in prompt
     assert got.timings["first_token_s"] <= got.timings["total_s"]
 
 

@@ -250,3 +250,44 @@ def test_bm25_feedback_searches_again_with_the_rarest_words_of_the_first_passage
                                                      as_of=dt.date(2025, 2, 1))
     assert store.lexical == ["How much pipeline gas?", "How much pipeline gas? gazprom"]
     assert [p.chunk_id for p in got.passages] == ["head", "body"]
+
+
+class _DatedStore:
+    """Both searches rank an old story above a recent one; a filter hides what it excludes."""
+
+    def __init__(self):
+        self.stories = [_p("old:0", "old story", day=dt.date(2024, 6, 1)),
+                        _p("new:0", "new story", day=dt.date(2025, 1, 28))]
+        self.since = []
+
+    def _search(self, filters):
+        self.since.append(filters.since)
+        return [p for p in self.stories if filters.since is None or p.published >= filters.since]
+
+    def dense_search(self, vector, k, filters):
+        return self._search(filters)
+
+    def lexical_search(self, query, k, filters):
+        return self._search(filters)
+
+
+def test_the_last_days_can_be_searched_again_and_fused_in():
+    from assistant.retrieval import HybridRetriever
+
+    as_of = dt.date(2025, 2, 1)
+    # No recency prior, so that only the second search can lift the recent story:
+    plain = HybridRetriever(_DatedStore(), _OneVector(), base_recency=0.0)
+    store = _DatedStore()
+    def order(retriever, question="story"):
+        return [p.chunk_id for p in retriever.retrieve(question, k=2, as_of=as_of).passages]
+
+    assert order(plain) == ["old:0", "new:0"]
+    recent = HybridRetriever(store, _OneVector(), base_recency=0.0, recent_days=30,
+                             recent_weight=1.0)
+    assert order(recent) == ["new:0", "old:0"]
+    month_ago = as_of - dt.timedelta(days=30)
+    assert sorted(store.since, key=str) == [month_ago, month_ago, None, None]
+    # A question with its own time words searches its window instead:
+    store.since.clear()
+    order(recent, "story this week")
+    assert month_ago not in store.since
