@@ -193,14 +193,13 @@ class AnswerChain:
         # Focused as in one prompt: a question word's weight comes from all the passages.
         texts = focus_passages([p.text for p in passages], state["standalone"],
                                self.settings.passage_words)
-        prompts = []
+        template, prompts = reading_prompt(), []
         for i in reading_order(passages, state["reference"], self.settings.reading_recency_days):
             if not worth_reading(state["standalone"], passages[i],
                                  min_support=self.settings.min_support,
                                  window=self._checked_window(state)):
                 continue
-            prompt = self._prompt_for(reading_prompt(), state,
-                                      [replace(passages[i], text=texts[i])])
+            prompt = self._prompt_for(template, state, [replace(passages[i], text=texts[i])])
             if not self._fits(prompt):
                 raise self._overflow()
             prompts.append((i + 1, prompt))

@@ -30,19 +30,21 @@ def load_template(name: str, folder: Path = PROMPTS_DIR) -> PromptTemplate:
     return PromptTemplate.from_template(path.read_text(encoding="utf-8").strip() + "\n")
 
 
-def answer_prompt() -> ChatPromptTemplate:
+def _system_and_user(stem: str) -> ChatPromptTemplate:
+    """The chat prompt of ``prompts/{stem}_system.md`` and ``prompts/{stem}_user.md``."""
     return ChatPromptTemplate.from_messages([
-        ("system", load_template("answer_system").template),
-        ("human", load_template("answer_user").template),
+        ("system", load_template(f"{stem}_system").template),
+        ("human", load_template(f"{stem}_user").template),
     ])
+
+
+def answer_prompt() -> ChatPromptTemplate:
+    return _system_and_user("answer")
 
 
 def reading_prompt() -> ChatPromptTemplate:
     """One passage read alone (``reading="each"``): the answer's words, not a sentence."""
-    return ChatPromptTemplate.from_messages([
-        ("system", load_template("read_system").template),
-        ("human", load_template("read_user").template),
-    ])
+    return _system_and_user("read")
 
 
 def condense_prompt() -> ChatPromptTemplate:
