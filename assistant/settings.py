@@ -72,11 +72,14 @@ class Settings(BaseSettings):
     # 1: every chunk is a source of its own (at most 2 per article). 2 or more: one source
     # per article, its best chunks joined. Joining finds more answers (hit@5 0.844 against
     # 0.768) but the bundled 0.5B model answers no better from five different articles
-    # than from fewer, repeated ones, even with the best one read at length (BENCHMARKS.md,
-    # "One source per article, the best read at length"), so it is an option, not the default.
+    # than from fewer, repeated ones, whether read together, with the best one at length,
+    # or each alone (BENCHMARKS.md, "One source per article, the best read at length",
+    # "Joined sources and longer passages, read alone"): an option, not the default.
     chunks_per_source: int = Field(default=1, ge=1, le=5)
     # Words of each passage the model reads: the sentences that share the question's words
-    # (assistant/evidence.py). 0 shows whole passages. See BENCHMARKS.md.
+    # (assistant/evidence.py). 0 shows whole passages. 100 puts the answer before the
+    # model more often but answers no better (BENCHMARKS.md, "Joined sources and longer
+    # passages, read alone").
     passage_words: int = Field(default=60, ge=0)
     # Query words found in more than this share of chunks are left out of the BM25 search
     # (index/common_terms.py): they cost the most and weigh the least. 0 keeps every word.
