@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     # "each": the model reads the top passages one at a time, and the answer is chosen among
     # its replies, weighing each source's recency (assistant/reading.py). "together": it
     # reads them in one prompt and its answer streams. On all 379 newsqa questions "each"
-    # answered right more often (0.343 against 0.296), refused more often when the answer
+    # answered right more often (0.338 against 0.296), refused more often when the answer
     # was absent, and was done sooner; the answer comes whole at the end. See BENCHMARKS.md,
     # "Each passage read alone".
     reading: Literal["together", "each"] = "each"
