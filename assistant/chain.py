@@ -33,7 +33,7 @@ from assistant.checks import (
 from assistant.errors import ContextOverflowError, QuestionError
 from assistant.evidence import focus_passages
 from assistant.prompts import answer_prompt, condense_prompt, reading_prompt, render_passages
-from assistant.reading import Reading, choose, reading_order, recency_weight, settled, worth_reading
+from assistant.reading import Reading, choose, read_in_turn, reading_order, worth_reading
 from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.types import Answer, Filters, Passage
 
@@ -224,15 +224,11 @@ class AnswerChain:
     def _read_each(self, state: dict) -> list[Reading]:
         """The model's reply to each passage alone, until the rest could not change the answer."""
         prompts, passages = state["prompt"]
-        reference, days = state["reference"], self.settings.reading_recency_days
-        weights = [recency_weight(passages[n - 1].published, reference, days) for n, _ in prompts]
-        readings: list[Reading] = []
-        for i, (n, prompt) in enumerate(prompts):
-            readings.append(Reading(n, passages[n - 1], self.assistant.llm.invoke(prompt)))
-            if settled(readings, sum(weights[i + 1:]), state["standalone"], reference=reference,
-                       days=days, min_weight=self.settings.reading_min_weight):
-                break
-        return readings
+        prompt_of = dict(prompts)
+        return read_in_turn([(n, passages[n - 1]) for n, _ in prompts],
+                            lambda n: self.assistant.llm.invoke(prompt_of[n]), state["standalone"],
+                            reference=state["reference"], days=self.settings.reading_recency_days,
+                            min_weight=self.settings.reading_min_weight)
 
     def _render(self, state: dict, passages: list[Passage]):
         # The model reads the question's sentences of each passage; people see it whole.

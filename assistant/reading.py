@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from assistant.checks import (
@@ -43,7 +43,10 @@ from assistant.checks import (
 from assistant.terms import term_stems
 from assistant.types import DateWindow, Passage
 
-__all__ = ["Reading", "worth_reading", "recency_weight", "reading_order", "choose", "settled"]
+__all__ = [
+    "Reading", "worth_reading", "recency_weight", "reading_order", "read_in_turn", "choose",
+    "settled",
+]
 
 # Share of an answer's own words its passage must hold (the rest may be the model's
 # glue: "ends", "announced"). Set once, not fitted to an evaluation set.
@@ -138,6 +141,22 @@ def settled(
     if best + unread_weight < min_weight:
         return True  # even all of them agreeing would be too little
     return best - second > unread_weight and best >= min_weight
+
+
+def read_in_turn(
+    passages: Sequence[tuple[int, Passage]], reply_to: Callable[[int], str], question: str, *,
+    reference: dt.date, days: float, min_weight: float,
+) -> list[Reading]:
+    """The replies to the numbered ``passages`` in turn (``reply_to(n)`` asks the model about
+    passage ``n``), until the passages left could not change the outcome."""
+    weights = [recency_weight(passage.published, reference, days) for _, passage in passages]
+    readings: list[Reading] = []
+    for i, (n, passage) in enumerate(passages):
+        readings.append(Reading(n, passage, reply_to(n)))
+        if settled(readings, sum(weights[i + 1:]), question, reference=reference, days=days,
+                   min_weight=min_weight):
+            break
+    return readings
 
 
 def choose(

@@ -10,6 +10,7 @@ from assistant.prompts import load_template
 from assistant.reading import (
     Reading,
     choose,
+    read_in_turn,
     reading_order,
     recency_weight,
     settled,
@@ -105,6 +106,23 @@ def test_reading_stops_once_the_unread_passages_could_not_change_the_answer():
     nothing = [Reading(1, _passage(1, "The storm hit Spain first."), "The articles don't say.")]
     assert settled(nothing, 0.05, QUESTION, **kwargs)  # too little left to reach 0.1
     assert not settled(nothing, 0.5, QUESTION, **kwargs)
+
+
+def test_passages_are_read_in_turn_until_the_rest_could_not_change_the_answer():
+    replies = {1: "Spain.", 2: "Spain [2].", 3: "Spain.", 4: "Portugal."}
+    asked = []
+
+    def reply_to(n):
+        asked.append(n)
+        return replies[n]
+
+    passages = [(n, _passage(n, "The storm hit Spain first, or Portugal.")) for n in (1, 2, 3, 4)]
+    kwargs = {"reference": TODAY, "days": 90, "min_weight": 0.1}
+    got = read_in_turn(passages, reply_to, QUESTION, **kwargs)
+    # Two agreeing replies could still be outvoted by the two left; three cannot by one.
+    assert asked == [1, 2, 3] and [r.n for r in got] == [1, 2, 3]
+    assert got[1] == Reading(2, passages[1][1], "Spain [2].")
+    assert read_in_turn([], reply_to, QUESTION, **kwargs) == []
 
 
 AS_OF = dt.date(2025, 2, 1)

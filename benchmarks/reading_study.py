@@ -1,0 +1,151 @@
+"""Each passage read alone, every reply kept once: rules for choosing the answer judged
+without running the model again.
+
+    ASSISTANT_DATA_DIR=... .venv/bin/python benchmarks/reading_study.py generate ../shared/newsqa-2025 OUT.jsonl [--limit N [--rest]]
+    .venv/bin/python benchmarks/reading_study.py replay OUT.jsonl [--limit N [--rest]] [--days D] [--min-weight W] [--min-support S] [--agree N]
+
+``generate`` asks each question as ``assistant eval`` does (normally, and with its
+``answer_in`` articles left out) with ``ASSISTANT_READING=each``, but has the model read
+every one of the ``top_k`` passages alone, also those the chain would skip, and keeps each
+reply with its passage, the day recency is measured from and the date window. Appends,
+and skips the runs already in OUT, so a stopped run goes on where it was.
+
+``replay`` runs the chain's reading loop over those replies (the same functions: reading
+order, :func:`worth_reading`, :func:`settled`, :func:`choose`) with any settings given,
+and prints one JSON line: accuracy, false refusals, refusal when absent, model calls per
+answer. With no settings given it reproduces what ``assistant eval`` answers with the
+defaults, so a rule is judged on the same replies as the default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+from dataclasses import replace
+from pathlib import Path
+
+from assistant.checks import REFUSAL
+from assistant.eval import answer_correct
+from assistant.reading import choose, read_in_turn, reading_order, worth_reading
+from assistant.terms import content_terms
+from assistant.types import Filters
+from benchmarks.answer_study import _passage, _passage_json, _questions, _window
+
+
+def generate(folder: Path, out: Path, limit: int | None, rest: bool = False) -> None:
+    from assistant import Assistant, Settings
+
+    a = Assistant(Settings())
+    if a.settings.reading != "each":
+        raise SystemExit("reading_study keeps the replies to each passage read alone: run it "
+                         "with ASSISTANT_READING=each (the default)")
+    done = {(r["id"], r["run"]) for r in _rows(out)} if out.exists() else set()
+    with out.open("a", encoding="utf-8") as f:
+        for q in _questions(folder, limit, rest):
+            for run in ("normal", "absent"):
+                if (q["id"], run) not in done:
+                    f.write(json.dumps(record(a, q, run)) + "\n")
+                    f.flush()
+
+
+def record(a: object, q: dict, run: str) -> dict:
+    """One run of question ``q`` ("normal", or "absent": its ``answer_in`` articles left out):
+    what ``a``'s chain retrieves, and the model's reply to each of those passages alone."""
+    from assistant.chain import AnswerChain
+    from assistant.evidence import focus_passages
+    from assistant.prompts import reading_prompt
+
+    chain, template = AnswerChain(a), reading_prompt()
+    filters = Filters(exclude_articles=tuple(q["answer_in"])) if run == "absent" else Filters()
+    as_of = dt.date.fromisoformat(q["question_date"])
+    state = chain.prepare.invoke(chain._inputs(q["question"], as_of, filters))
+    passages = list(state["retrieval"].passages)
+    read = focus_passages([p.text for p in passages], state["standalone"], a.settings.passage_words)
+    replies = [a.llm.invoke(chain._prompt_for(template, state, [replace(p, text=t)]))
+               for p, t in zip(passages, read)]
+    window = state["retrieval"].window
+    return {
+        "id": q["id"], "run": run, "question": state["standalone"], "gold": q["answer"],
+        "as_of": as_of.isoformat(), "reference": state["reference"].isoformat(),
+        "window": window and [d and d.isoformat() for d in (window.start, window.end)],
+        "passages": [_passage_json(p) for p in passages], "read": read, "replies": replies,
+        "rarity": a.store.term_rarity(sorted(set(content_terms(state["standalone"])))),
+    }
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def replay_row(row: dict, *, days: float, min_weight: float, min_support: float,
+               date_check: bool = True) -> tuple[str, bool, int]:
+    """What the chain answers from the kept replies: (text, refused, model calls)."""
+    passages = [_passage(p) for p in row["passages"]]
+    reference = dt.date.fromisoformat(row["reference"])
+    window = _window(row) if date_check else None
+    order = [i for i in reading_order(passages, reference, days)
+             if worth_reading(row["question"], passages[i], min_support=min_support, window=window)]
+    if not order:
+        return REFUSAL, True, 0
+    readings = read_in_turn([(i + 1, passages[i]) for i in order],
+                            lambda n: row["replies"][n - 1], row["question"],
+                            reference=reference, days=days, min_weight=min_weight)
+    text, _, refused, *_ = choose(readings, row["question"], passages, reference=reference,
+                                  days=days, min_weight=min_weight)
+    return text, refused, len(readings)
+
+
+def replay(rows: list[dict], **settings) -> dict:
+    normal, absent, calls = [], [], []
+    for row in rows:
+        text, refused, n = replay_row(row, **settings)
+        calls.append(n)
+        (normal if row["run"] == "normal" else absent).append(
+            (answer_correct(text, row["gold"]), refused))
+    share = lambda flags: round(sum(flags) / len(flags), 3) if flags else None  # noqa: E731
+    return {
+        "questions": len(normal), **settings,
+        "accuracy": share([c for c, _ in normal]),
+        "false_refusal": share([r for _, r in normal]),
+        "refusal_when_absent": share([r and not c for c, r in absent]),
+        "absent_still_correct": share([c for c, _ in absent]),
+        "calls_mean": round(statistics.fmean(calls), 2) if calls else None,
+    }
+
+
+def main() -> None:
+    from assistant.settings import Settings
+
+    defaults = Settings()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    gen = sub.add_parser("generate")
+    gen.add_argument("folder", type=Path)
+    gen.add_argument("out", type=Path)
+    rep = sub.add_parser("replay")
+    rep.add_argument("rows", type=Path)
+    rep.add_argument("--folder", type=Path, default=Path("../shared/newsqa-2025"),
+                     help="the evaluation set, for --limit and --rest")
+    rep.add_argument("--days", type=float, default=defaults.reading_recency_days)
+    rep.add_argument("--min-weight", type=float, default=defaults.reading_min_weight)
+    rep.add_argument("--min-support", type=float, default=defaults.min_support)
+    for p in (gen, rep):
+        p.add_argument("--limit", type=int)
+        p.add_argument("--rest", action="store_true",
+                       help="the questions --limit leaves out (the check of a study part)")
+    args = parser.parse_args()
+    if args.command == "generate":
+        generate(args.folder, args.out, args.limit, args.rest)
+        return
+    rows = _rows(args.rows)
+    if args.limit:
+        ids = {q["id"] for q in _questions(args.folder, args.limit, args.rest)}
+        rows = [r for r in rows if r["id"] in ids]
+    print(json.dumps(replay(rows, days=args.days, min_weight=args.min_weight,
+                            min_support=args.min_support)))
+
+
+if __name__ == "__main__":
+    main()
