@@ -228,7 +228,8 @@ class AnswerChain:
         return read_in_turn([(n, passages[n - 1]) for n, _ in prompts],
                             lambda n: self.assistant.llm.invoke(prompt_of[n]), state["standalone"],
                             reference=state["reference"], days=self.settings.reading_recency_days,
-                            min_weight=self.settings.reading_min_weight)
+                            min_weight=self.settings.reading_min_weight,
+                            min_sources=self.settings.reading_min_sources)
 
     def _render(self, state: dict, passages: list[Passage]):
         # The model reads the question's sentences of each passage; people see it whole.
@@ -257,7 +258,8 @@ class AnswerChain:
         if isinstance(reply, list):
             checked = choose(reply, state["standalone"], shown, reference=state["reference"],
                              days=self.settings.reading_recency_days,
-                             min_weight=self.settings.reading_min_weight)
+                             min_weight=self.settings.reading_min_weight,
+                             min_sources=self.settings.reading_min_sources)
         else:
             checked = review(reply, state["standalone"], shown,
                              min_support=self.settings.min_support,

@@ -13,9 +13,11 @@ model:
 3. Replies that name the same thing form a group. A group weighs the recency of its
    sources (``recency_weight``: 1 for a source of the question's day, 1/e for one
    ``recency_days`` older): news questions ask about the latest, and an answer several
-   recent sources agree on beats one from a single old article. The heaviest group is the
-   answer, cited to all its sources; one weighing under ``min_weight`` is too old or too
-   thin, and the answer is "the articles don't say".
+   recent sources agree on beats one from a single old article. A group weighing under
+   ``min_weight`` is too old or too thin, unless ``min_sources`` distinct articles give it
+   (two reports saying the same thing are rarely both mistaken, however old). The
+   heaviest group that passes is the answer, cited to all its sources; with none, the
+   answer is "the articles don't say".
 
 Passages are read most recent first, and reading stops once the passages left could not
 change the outcome. Measured in BENCHMARKS.md, "Each passage read alone".
@@ -95,6 +97,14 @@ class _Group:
     members: list[tuple[Reading, str, frozenset]]
     weight: float
 
+    @property
+    def sources(self) -> int:
+        """How many distinct articles give this answer."""
+        return len({reading.passage.article_id for reading, *_ in self.members})
+
+    def passes(self, min_weight: float, min_sources: int) -> bool:
+        return self.weight >= min_weight or 0 < min_sources <= self.sources
+
 
 def _candidate(reading: Reading, question: str) -> tuple[str, frozenset] | None:
     """The reply as an answer, with its own words' stems; None when it answers nothing."""
@@ -131,21 +141,27 @@ def _groups(
 
 
 def settled(
-    readings: Sequence[Reading], unread_weight: float, question: str, *,
-    reference: dt.date, days: float, min_weight: float,
+    readings: Sequence[Reading], unread: Sequence[float], question: str, *,
+    reference: dt.date, days: float, min_weight: float, min_sources: int,
 ) -> bool:
-    """True when passages left unread, ``unread_weight`` in all, could not change the outcome."""
+    """True when the passages left unread, of recency weights ``unread``, could not change
+    the outcome."""
     groups = _groups(readings, question, reference, days)
+    left = sum(unread)
+    winner = next((g for g in groups if g.passes(min_weight, min_sources)), None)
+    if winner is not None:
+        rival = max((g.weight for g in groups if g is not winner), default=0.0)
+        return winner.weight - rival > left  # a rival or a new group could still outweigh it
     best = groups[0].weight if groups else 0.0
-    second = groups[1].weight if len(groups) > 1 else 0.0
-    if best + unread_weight < min_weight:
-        return True  # even all of them agreeing would be too little
-    return best - second > unread_weight and best >= min_weight
+    most = max((g.sources for g in groups), default=0)
+    # Refused unless some group could still pass: by weight, or by more articles agreeing.
+    could_agree = min_sources > 0 and most + len(unread) >= min_sources
+    return best + left < min_weight and not could_agree
 
 
 def read_in_turn(
     passages: Sequence[tuple[int, Passage]], reply_to: Callable[[int], str], question: str, *,
-    reference: dt.date, days: float, min_weight: float,
+    reference: dt.date, days: float, min_weight: float, min_sources: int,
 ) -> list[Reading]:
     """The replies to the numbered ``passages`` in turn (``reply_to(n)`` asks the model about
     passage ``n``), until the passages left could not change the outcome."""
@@ -153,24 +169,26 @@ def read_in_turn(
     readings: list[Reading] = []
     for i, (n, passage) in enumerate(passages):
         readings.append(Reading(n, passage, reply_to(n)))
-        if settled(readings, sum(weights[i + 1:]), question, reference=reference, days=days,
-                   min_weight=min_weight):
+        if settled(readings, weights[i + 1:], question, reference=reference, days=days,
+                   min_weight=min_weight, min_sources=min_sources):
             break
     return readings
 
 
 def choose(
     readings: Sequence[Reading], question: str, shown: Sequence[Passage], *,
-    reference: dt.date, days: float, min_weight: float,
+    reference: dt.date, days: float, min_weight: float, min_sources: int,
 ) -> Reviewed:
-    """The answer of the heaviest group of agreeing replies, cited to all their passages.
+    """The answer of the heaviest group of agreeing replies that passes, cited to all their
+    passages.
 
     ``shown``: every passage retrieved, which the readings' numbers point into.
     """
     groups = _groups(readings, question, reference, days)
-    if not groups or groups[0].weight < min_weight:
+    winner = next((g for g in groups if g.passes(min_weight, min_sources)), None)
+    if winner is None:
         return Reviewed(REFUSAL, (), True, False, 0.0)
-    best = groups[0].members
+    best = winner.members
     numbers = sorted(reading.n for reading, *_ in best)
     text, citations = parse_citations(cite_at_end(best[0][1], numbers), shown)
     backing = max(coverage(question, reading.passage) for reading, *_ in best)

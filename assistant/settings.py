@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     # reading_min_weight in all is "the articles don't say".
     reading_recency_days: float = Field(default=90.0, gt=0)
     reading_min_weight: float = Field(default=0.1, ge=0.0)
+    # ...unless this many distinct articles give the answer (0: weight alone decides).
+    reading_min_sources: int = Field(default=0, ge=0)
 
     # App
     host: str = "127.0.0.1"

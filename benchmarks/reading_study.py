@@ -2,7 +2,7 @@
 without running the model again.
 
     ASSISTANT_DATA_DIR=... .venv/bin/python benchmarks/reading_study.py generate ../shared/newsqa-2025 OUT.jsonl [--limit N [--rest]]
-    .venv/bin/python benchmarks/reading_study.py replay OUT.jsonl [--limit N [--rest]] [--days D] [--min-weight W] [--min-support S] [--agree N]
+    .venv/bin/python benchmarks/reading_study.py replay OUT.jsonl [--limit N [--rest]] [--days D] [--min-weight W] [--min-sources N] [--min-support S]
 
 ``generate`` asks each question as ``assistant eval`` does (normally, and with its
 ``answer_in`` articles left out) with ``ASSISTANT_READING=each``, but has the model read
@@ -79,8 +79,8 @@ def _rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def replay_row(row: dict, *, days: float, min_weight: float, min_support: float,
-               date_check: bool = True) -> tuple[str, bool, int]:
+def replay_row(row: dict, *, days: float, min_weight: float, min_sources: int,
+               min_support: float, date_check: bool = True) -> tuple[str, bool, int]:
     """What the chain answers from the kept replies: (text, refused, model calls)."""
     passages = [_passage(p) for p in row["passages"]]
     reference = dt.date.fromisoformat(row["reference"])
@@ -91,9 +91,10 @@ def replay_row(row: dict, *, days: float, min_weight: float, min_support: float,
         return REFUSAL, True, 0
     readings = read_in_turn([(i + 1, passages[i]) for i in order],
                             lambda n: row["replies"][n - 1], row["question"],
-                            reference=reference, days=days, min_weight=min_weight)
+                            reference=reference, days=days, min_weight=min_weight,
+                            min_sources=min_sources)
     text, _, refused, *_ = choose(readings, row["question"], passages, reference=reference,
-                                  days=days, min_weight=min_weight)
+                                  days=days, min_weight=min_weight, min_sources=min_sources)
     return text, refused, len(readings)
 
 
@@ -130,6 +131,7 @@ def main() -> None:
                      help="the evaluation set, for --limit and --rest")
     rep.add_argument("--days", type=float, default=defaults.reading_recency_days)
     rep.add_argument("--min-weight", type=float, default=defaults.reading_min_weight)
+    rep.add_argument("--min-sources", type=int, default=defaults.reading_min_sources)
     rep.add_argument("--min-support", type=float, default=defaults.min_support)
     for p in (gen, rep):
         p.add_argument("--limit", type=int)
@@ -144,7 +146,7 @@ def main() -> None:
         ids = {q["id"] for q in _questions(args.folder, args.limit, args.rest)}
         rows = [r for r in rows if r["id"] in ids]
     print(json.dumps(replay(rows, days=args.days, min_weight=args.min_weight,
-                            min_support=args.min_support)))
+                            min_sources=args.min_sources, min_support=args.min_support)))
 
 
 if __name__ == "__main__":

@@ -28,9 +28,10 @@ def _passage(i: int, text: str, published: dt.date | None = TODAY) -> Passage:
                    "x.test", published, score=1.0 / i)
 
 
-def _choose(readings, min_weight=0.1):
+def _choose(readings, min_weight=0.1, min_sources=0):
     shown = [r.passage for r in sorted(readings, key=lambda r: r.n)]
-    return choose(readings, QUESTION, shown, reference=TODAY, days=90, min_weight=min_weight)
+    return choose(readings, QUESTION, shown, reference=TODAY, days=90, min_weight=min_weight,
+                  min_sources=min_sources)
 
 
 def test_recency_weight_falls_by_e_every_period_and_never_rewards_the_future():
@@ -98,14 +99,48 @@ def test_an_answer_from_old_sources_only_is_refused():
     assert not _choose(readings, min_weight=0.0).refused
 
 
+def test_an_old_answer_passes_when_enough_distinct_articles_give_it():
+    old = TODAY - dt.timedelta(days=500)
+    spain = [Reading(n, _passage(n, "The storm hit Spain first.", old), "Spain.") for n in (1, 2)]
+    portugal = Reading(3, _passage(3, "The storm hit Portugal first.", old), "Portugal.")
+    assert _choose(spain + [portugal], min_sources=0).refused
+    got = _choose(spain + [portugal], min_sources=2)
+    assert got.text == "Spain [1][2]." and not got.refused
+    assert _choose(spain + [portugal], min_sources=3).refused
+    # Two chunks of one article are one source, not two.
+    same = Reading(2, Passage("a1:content:1", "a1", "Spain again.", "Storm report 1",
+                              "https://x.test/1", "x.test", old), "Spain.")
+    assert _choose([spain[0], same], min_sources=2).refused
+
+
+def test_an_old_pair_never_outweighs_a_recent_answer():
+    old = TODAY - dt.timedelta(days=500)
+    spain = [Reading(n, _passage(n, "The storm hit Spain first.", old), "Spain.") for n in (1, 2)]
+    recent = Reading(3, _passage(3, "This year the storm hit Portugal first."), "Portugal.")
+    assert _choose(spain + [recent], min_sources=2).text == "Portugal [3]."
+
+
 def test_reading_stops_once_the_unread_passages_could_not_change_the_answer():
     spain = [Reading(1, _passage(1, "The storm hit Spain first."), "Spain.")]
-    kwargs = {"reference": TODAY, "days": 90, "min_weight": 0.1}
-    assert settled(spain, 0.5, QUESTION, **kwargs)  # 1 against at most 0.5
-    assert not settled(spain, 1.5, QUESTION, **kwargs)  # two more could outvote it
+    kwargs = {"reference": TODAY, "days": 90, "min_weight": 0.1, "min_sources": 0}
+    assert settled(spain, [0.5], QUESTION, **kwargs)  # 1 against at most 0.5
+    assert not settled(spain, [0.75, 0.75], QUESTION, **kwargs)  # two more could outvote it
     nothing = [Reading(1, _passage(1, "The storm hit Spain first."), "The articles don't say.")]
-    assert settled(nothing, 0.05, QUESTION, **kwargs)  # too little left to reach 0.1
-    assert not settled(nothing, 0.5, QUESTION, **kwargs)
+    assert settled(nothing, [0.05], QUESTION, **kwargs)  # too little left to reach 0.1
+    assert not settled(nothing, [0.5], QUESTION, **kwargs)
+
+
+def test_an_old_answer_is_not_refused_while_another_article_could_still_agree():
+    old = TODAY - dt.timedelta(days=500)
+    spain = [Reading(1, _passage(1, "The storm hit Spain first.", old), "Spain.")]
+    kwargs = {"reference": TODAY, "days": 90, "min_weight": 0.1}
+    weak = [0.001]  # far too little weight to reach 0.1 by itself
+    assert settled(spain, weak, QUESTION, min_sources=0, **kwargs)
+    assert not settled(spain, weak, QUESTION, min_sources=2, **kwargs)
+    assert settled(spain, [], QUESTION, min_sources=2, **kwargs)
+    assert settled(spain, weak, QUESTION, min_sources=3, **kwargs)  # 2 at most of 3
+    second = Reading(2, _passage(2, "Spain was hit first.", old), "Spain.")
+    assert settled(spain + [second], weak, QUESTION, min_sources=2, **kwargs)  # it passes
 
 
 def test_passages_are_read_in_turn_until_the_rest_could_not_change_the_answer():
@@ -117,7 +152,7 @@ def test_passages_are_read_in_turn_until_the_rest_could_not_change_the_answer():
         return replies[n]
 
     passages = [(n, _passage(n, "The storm hit Spain first, or Portugal.")) for n in (1, 2, 3, 4)]
-    kwargs = {"reference": TODAY, "days": 90, "min_weight": 0.1}
+    kwargs = {"reference": TODAY, "days": 90, "min_weight": 0.1, "min_sources": 0}
     got = read_in_turn(passages, reply_to, QUESTION, **kwargs)
     # Two agreeing replies could still be outvoted by the two left; three cannot by one.
     assert asked == [1, 2, 3] and [r.n for r in got] == [1, 2, 3]
@@ -173,3 +208,27 @@ def test_a_collection_of_old_news_is_read_as_of_its_own_last_day(make_assistant,
     got = a.answer("How much gas could Russia supply to Iran per year?",
                    as_of=dt.date(2026, 12, 3))
     assert "55 billion" in got.text and not got.refused
+
+
+def test_the_chain_keeps_an_old_answer_two_articles_give_only_when_told_to(
+    make_assistant, tmp_path
+):
+    folder = tmp_path / "storms"
+    folder.mkdir()
+    stories = [("2023-06-01", "The storm hit Spain first, officials said."),
+               ("2023-06-02", "Forecasters confirmed the storm hit Spain first."),
+               ("2025-02-10", "Bakeries in Lisbon raised bread prices again.")]
+    for i, (day, text) in enumerate(stories):
+        (folder / f"{i}.txt").write_text(
+            f"<TITLE>Report {i}</TITLE><PUBLISHED_DATE>{day}</PUBLISHED_DATE>"
+            f"<URL>https://x.test/{i}</URL><CONTENT>{text}</CONTENT>")
+    as_of = dt.date(2025, 2, 12)
+    for min_sources, refused in ((0, True), (2, False)):
+        llm = ScriptedLLM([lambda p: "Spain." if "Spain" in p else "The articles don't say."])
+        a = make_assistant(llm=llm, reading="each", reading_min_sources=min_sources)
+        a.ingest([folder])
+        got = a.answer(QUESTION, as_of=as_of)
+        assert got.refused is refused
+        if not refused:
+            assert "Spain" in got.text
+            assert {c.url for c in got.citations} == {"https://x.test/0", "https://x.test/1"}

@@ -36,7 +36,8 @@ def test_replay_answers_what_the_chain_answers_from_the_same_replies(make_assist
     got = a.answer(QUESTION["question"], as_of=dt.date(2025, 2, 1), filters=filters)
     s = a.settings
     text, refused, calls = replay_row(row, days=s.reading_recency_days,
-                                      min_weight=s.reading_min_weight, min_support=s.min_support)
+                                      min_weight=s.reading_min_weight,
+                                      min_sources=s.reading_min_sources, min_support=s.min_support)
     assert (text, refused) == (got.text, got.refused)
     assert calls == len(llm.prompts) - before
     assert refused == (run == "absent")
@@ -46,6 +47,6 @@ def test_replay_scores_as_the_evaluation_does(make_assistant, corpus):
     a = make_assistant(llm=ScriptedLLM([_from_prompt]), reading="each")
     a.ingest([corpus])
     rows = [record(a, QUESTION, "normal"), record(a, QUESTION, "absent")]
-    got = replay(rows, days=90.0, min_weight=0.1, min_support=0.4)
+    got = replay(rows, days=90.0, min_weight=0.1, min_sources=0, min_support=0.4)
     assert got["questions"] == 1 and got["accuracy"] == 1.0 and got["false_refusal"] == 0.0
     assert got["refusal_when_absent"] == 1.0 and got["absent_still_correct"] == 0.0
