@@ -210,7 +210,7 @@ def test_a_collection_of_old_news_is_read_as_of_its_own_last_day(make_assistant,
     assert "55 billion" in got.text and not got.refused
 
 
-def test_the_chain_keeps_an_old_answer_two_articles_give_only_when_told_to(
+def test_the_chain_keeps_an_old_answer_two_articles_give_unless_told_not_to(
     make_assistant, tmp_path
 ):
     folder = tmp_path / "storms"
@@ -223,9 +223,10 @@ def test_the_chain_keeps_an_old_answer_two_articles_give_only_when_told_to(
             f"<TITLE>Report {i}</TITLE><PUBLISHED_DATE>{day}</PUBLISHED_DATE>"
             f"<URL>https://x.test/{i}</URL><CONTENT>{text}</CONTENT>")
     as_of = dt.date(2025, 2, 12)
-    for min_sources, refused in ((0, True), (2, False)):
+    for min_sources, refused in ((0, True), (2, False), (None, False)):  # None: the default
         llm = ScriptedLLM([lambda p: "Spain." if "Spain" in p else "The articles don't say."])
-        a = make_assistant(llm=llm, reading="each", reading_min_sources=min_sources)
+        told = {} if min_sources is None else {"reading_min_sources": min_sources}
+        a = make_assistant(llm=llm, reading="each", **told)
         a.ingest([folder])
         got = a.answer(QUESTION, as_of=as_of)
         assert got.refused is refused
