@@ -140,6 +140,11 @@ def _groups(
     return sorted(groups, key=lambda g: (-g.weight, g.members[0][0].n))
 
 
+def _winner(groups: Sequence[_Group], min_weight: float, min_sources: int) -> _Group | None:
+    """The heaviest group that passes: the answer, as :func:`choose` gives it."""
+    return next((g for g in groups if g.passes(min_weight, min_sources)), None)
+
+
 def settled(
     readings: Sequence[Reading], unread: Sequence[float], question: str, *,
     reference: dt.date, days: float, min_weight: float, min_sources: int,
@@ -148,7 +153,7 @@ def settled(
     the outcome."""
     groups = _groups(readings, question, reference, days)
     left = sum(unread)
-    winner = next((g for g in groups if g.passes(min_weight, min_sources)), None)
+    winner = _winner(groups, min_weight, min_sources)
     if winner is not None:
         rival = max((g.weight for g in groups if g is not winner), default=0.0)
         return winner.weight - rival > left  # a rival or a new group could still outweigh it
@@ -185,7 +190,7 @@ def choose(
     ``shown``: every passage retrieved, which the readings' numbers point into.
     """
     groups = _groups(readings, question, reference, days)
-    winner = next((g for g in groups if g.passes(min_weight, min_sources)), None)
+    winner = _winner(groups, min_weight, min_sources)
     if winner is None:
         return Reviewed(REFUSAL, (), True, False, 0.0)
     best = winner.members
