@@ -33,7 +33,14 @@ from assistant.checks import (
 from assistant.errors import ContextOverflowError, QuestionError
 from assistant.evidence import focus_passages
 from assistant.prompts import answer_prompt, condense_prompt, reading_prompt, render_passages
-from assistant.reading import Reading, choose, read_in_turn, reading_order, worth_reading
+from assistant.reading import (
+    Reading,
+    ReadingRule,
+    choose,
+    read_in_turn,
+    reading_order,
+    worth_reading,
+)
 from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.types import Answer, Filters, Passage
 
@@ -56,6 +63,7 @@ class AnswerChain:
     def __init__(self, assistant: Any) -> None:
         self.assistant = assistant
         self.settings = assistant.settings
+        self.rule = ReadingRule.from_settings(self.settings)
         self.retriever = HybridRetriever.from_settings(
             assistant.store, assistant.embeddings, self.settings
         )
@@ -194,7 +202,7 @@ class AnswerChain:
         texts = focus_passages([p.text for p in passages], state["standalone"],
                                self.settings.passage_words)
         template, prompts = reading_prompt(), []
-        for i in reading_order(passages, state["reference"], self.settings.reading_recency_days):
+        for i in reading_order(passages, state["reference"], self.rule.days):
             if not worth_reading(state["standalone"], passages[i],
                                  min_support=self.settings.min_support,
                                  window=self._checked_window(state)):
@@ -227,9 +235,7 @@ class AnswerChain:
         prompt_of = dict(prompts)
         return read_in_turn([(n, passages[n - 1]) for n, _ in prompts],
                             lambda n: self.assistant.llm.invoke(prompt_of[n]), state["standalone"],
-                            reference=state["reference"], days=self.settings.reading_recency_days,
-                            min_weight=self.settings.reading_min_weight,
-                            min_sources=self.settings.reading_min_sources)
+                            reference=state["reference"], rule=self.rule)
 
     def _render(self, state: dict, passages: list[Passage]):
         # The model reads the question's sentences of each passage; people see it whole.
@@ -257,9 +263,7 @@ class AnswerChain:
         reply = state["reply"]
         if isinstance(reply, list):
             checked = choose(reply, state["standalone"], shown, reference=state["reference"],
-                             days=self.settings.reading_recency_days,
-                             min_weight=self.settings.reading_min_weight,
-                             min_sources=self.settings.reading_min_sources)
+                             rule=self.rule)
         else:
             checked = review(reply, state["standalone"], shown,
                              min_support=self.settings.min_support,

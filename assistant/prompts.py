@@ -30,11 +30,11 @@ def load_template(name: str, folder: Path = PROMPTS_DIR) -> PromptTemplate:
     return PromptTemplate.from_template(path.read_text(encoding="utf-8").strip() + "\n")
 
 
-def _system_and_user(stem: str) -> ChatPromptTemplate:
-    """The chat prompt of ``prompts/{stem}_system.md`` and ``prompts/{stem}_user.md``."""
+def _system_and_user(stem: str, folder: Path = PROMPTS_DIR) -> ChatPromptTemplate:
+    """The chat prompt of ``{folder}/{stem}_system.md`` and ``{folder}/{stem}_user.md``."""
     return ChatPromptTemplate.from_messages([
-        ("system", load_template(f"{stem}_system").template),
-        ("human", load_template(f"{stem}_user").template),
+        ("system", load_template(f"{stem}_system", folder).template),
+        ("human", load_template(f"{stem}_user", folder).template),
     ])
 
 
@@ -42,9 +42,10 @@ def answer_prompt() -> ChatPromptTemplate:
     return _system_and_user("answer")
 
 
-def reading_prompt() -> ChatPromptTemplate:
-    """One passage read alone (``reading="each"``): the answer's words, not a sentence."""
-    return _system_and_user("read")
+def reading_prompt(folder: Path = PROMPTS_DIR) -> ChatPromptTemplate:
+    """One passage read alone (``reading="each"``): the answer's words, not a sentence.
+    ``folder``: another set of prompt files, to study a change without editing these."""
+    return _system_and_user("read", folder)
 
 
 def condense_prompt() -> ChatPromptTemplate:

@@ -46,7 +46,7 @@ from assistant.terms import term_stems
 from assistant.types import DateWindow, Passage
 
 __all__ = [
-    "Reading", "worth_reading", "recency_weight", "reading_order", "read_in_turn", "choose",
+    "Reading", "ReadingRule", "worth_reading", "recency_weight", "reading_order", "read_in_turn", "choose",
     "settled",
 ]
 
@@ -55,6 +55,22 @@ __all__ = [
 _GROUNDED = 0.5
 # Two answers name the same thing when half the words of the shorter are in the other.
 _AGREE = 0.5
+
+
+@dataclass(frozen=True)
+class ReadingRule:
+    """How replies become an answer: sources lose weight by 1/e every ``days`` before the
+    reference day, and an answer passes when its sources weigh ``min_weight`` in all, or
+    when ``min_sources`` distinct articles give it (0: weight alone decides)."""
+
+    days: float
+    min_weight: float
+    min_sources: int
+
+    @classmethod
+    def from_settings(cls, settings) -> ReadingRule:
+        return cls(settings.reading_recency_days, settings.reading_min_weight,
+                   settings.reading_min_sources)
 
 
 @dataclass(frozen=True)
@@ -102,8 +118,8 @@ class _Group:
         """How many distinct articles give this answer."""
         return len({reading.passage.article_id for reading, *_ in self.members})
 
-    def passes(self, min_weight: float, min_sources: int) -> bool:
-        return self.weight >= min_weight or 0 < min_sources <= self.sources
+    def passes(self, rule: ReadingRule) -> bool:
+        return self.weight >= rule.min_weight or 0 < rule.min_sources <= self.sources
 
 
 def _candidate(reading: Reading, question: str) -> tuple[str, frozenset] | None:
@@ -140,57 +156,56 @@ def _groups(
     return sorted(groups, key=lambda g: (-g.weight, g.members[0][0].n))
 
 
-def _winner(groups: Sequence[_Group], min_weight: float, min_sources: int) -> _Group | None:
+def _winner(groups: Sequence[_Group], rule: ReadingRule) -> _Group | None:
     """The heaviest group that passes: the answer, as :func:`choose` gives it."""
-    return next((g for g in groups if g.passes(min_weight, min_sources)), None)
+    return next((g for g in groups if g.passes(rule)), None)
 
 
 def settled(
     readings: Sequence[Reading], unread: Sequence[float], question: str, *,
-    reference: dt.date, days: float, min_weight: float, min_sources: int,
+    reference: dt.date, rule: ReadingRule,
 ) -> bool:
     """True when the passages left unread, of recency weights ``unread``, could not change
     the outcome."""
-    groups = _groups(readings, question, reference, days)
+    groups = _groups(readings, question, reference, rule.days)
     left = sum(unread)
-    winner = _winner(groups, min_weight, min_sources)
+    winner = _winner(groups, rule)
     if winner is not None:
         rival = max((g.weight for g in groups if g is not winner), default=0.0)
         return winner.weight - rival > left  # a rival or a new group could still outweigh it
     best = groups[0].weight if groups else 0.0
     most = max((g.sources for g in groups), default=0)
     # Refused unless some group could still pass: by weight, or by more articles agreeing.
-    could_agree = min_sources > 0 and most + len(unread) >= min_sources
-    return best + left < min_weight and not could_agree
+    could_agree = rule.min_sources > 0 and most + len(unread) >= rule.min_sources
+    return best + left < rule.min_weight and not could_agree
 
 
 def read_in_turn(
     passages: Sequence[tuple[int, Passage]], reply_to: Callable[[int], str], question: str, *,
-    reference: dt.date, days: float, min_weight: float, min_sources: int,
+    reference: dt.date, rule: ReadingRule,
 ) -> list[Reading]:
     """The replies to the numbered ``passages`` in turn (``reply_to(n)`` asks the model about
     passage ``n``), until the passages left could not change the outcome."""
-    weights = [recency_weight(passage.published, reference, days) for _, passage in passages]
+    weights = [recency_weight(passage.published, reference, rule.days) for _, passage in passages]
     readings: list[Reading] = []
     for i, (n, passage) in enumerate(passages):
         readings.append(Reading(n, passage, reply_to(n)))
-        if settled(readings, weights[i + 1:], question, reference=reference, days=days,
-                   min_weight=min_weight, min_sources=min_sources):
+        if settled(readings, weights[i + 1:], question, reference=reference, rule=rule):
             break
     return readings
 
 
 def choose(
     readings: Sequence[Reading], question: str, shown: Sequence[Passage], *,
-    reference: dt.date, days: float, min_weight: float, min_sources: int,
+    reference: dt.date, rule: ReadingRule,
 ) -> Reviewed:
     """The answer of the heaviest group of agreeing replies that passes, cited to all their
     passages.
 
     ``shown``: every passage retrieved, which the readings' numbers point into.
     """
-    groups = _groups(readings, question, reference, days)
-    winner = _winner(groups, min_weight, min_sources)
+    groups = _groups(readings, question, reference, rule.days)
+    winner = _winner(groups, rule)
     if winner is None:
         return Reviewed(REFUSAL, (), True, False, 0.0)
     best = winner.members

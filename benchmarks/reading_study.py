@@ -2,6 +2,7 @@
 without running the model again.
 
     ASSISTANT_DATA_DIR=... .venv/bin/python benchmarks/reading_study.py generate ../shared/newsqa-2025 OUT.jsonl [--limit N [--rest]]
+    .venv/bin/python benchmarks/reading_study.py reread ROWS OUT --prompts DIR [--limit N [--rest]]
     .venv/bin/python benchmarks/reading_study.py replay OUT.jsonl [--limit N [--rest]] [--days D] [--min-weight W] [--min-sources N] [--min-support S]
 
 ``generate`` asks each question as ``assistant eval`` does (normally, and with its
@@ -9,6 +10,11 @@ without running the model again.
 every one of the ``top_k`` passages alone, also those the chain would skip, and keeps each
 reply with its passage, the day recency is measured from and the date window. Appends,
 and skips the runs already in OUT, so a stopped run goes on where it was.
+
+``reread`` asks the model again about the passages kept in ROWS, the same words of each,
+with the reading prompt files of another folder (``read_system.md``, ``read_user.md``),
+and writes rows like ROWS with the new replies: a prompt judged on the same passages, with
+no retrieval run.
 
 ``replay`` runs the chain's reading loop over those replies (the same functions: reading
 order, :func:`worth_reading`, :func:`settled`, :func:`choose`) with any settings given,
@@ -23,12 +29,12 @@ import argparse
 import datetime as dt
 import json
 import statistics
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from assistant.checks import REFUSAL
 from assistant.eval import answer_correct
-from assistant.reading import choose, read_in_turn, reading_order, worth_reading
+from assistant.reading import ReadingRule, choose, read_in_turn, reading_order, worth_reading
 from assistant.terms import content_terms
 from assistant.types import Filters
 from benchmarks.answer_study import _passage, _passage_json, _questions, _window
@@ -75,39 +81,56 @@ def record(a: object, q: dict, run: str) -> dict:
     }
 
 
+def reread(rows: list[dict], out: Path, llm: object, template: object) -> None:
+    """``rows`` read again by ``llm`` with the reading prompt ``template``; appends to
+    ``out``, and skips the runs already there."""
+    from assistant.prompts import render_passages
+
+    done = {(r["id"], r["run"]) for r in _rows(out)} if out.exists() else set()
+    with out.open("a", encoding="utf-8") as f:
+        for row in rows:
+            if (row["id"], row["run"]) in done:
+                continue
+            replies = [llm.invoke(template.invoke({
+                "today": row["as_of"], "question": row["question"],
+                "passages": render_passages([replace(_passage(p), text=text)]),
+            })) for p, text in zip(row["passages"], row["read"])]
+            f.write(json.dumps(dict(row, replies=replies)) + "\n")
+            f.flush()
+
+
 def _rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def replay_row(row: dict, *, days: float, min_weight: float, min_sources: int,
-               min_support: float, date_check: bool = True) -> tuple[str, bool, int]:
+def replay_row(row: dict, *, rule: ReadingRule, min_support: float,
+               date_check: bool = True) -> tuple[str, bool, int]:
     """What the chain answers from the kept replies: (text, refused, model calls)."""
     passages = [_passage(p) for p in row["passages"]]
     reference = dt.date.fromisoformat(row["reference"])
     window = _window(row) if date_check else None
-    order = [i for i in reading_order(passages, reference, days)
+    order = [i for i in reading_order(passages, reference, rule.days)
              if worth_reading(row["question"], passages[i], min_support=min_support, window=window)]
     if not order:
         return REFUSAL, True, 0
     readings = read_in_turn([(i + 1, passages[i]) for i in order],
                             lambda n: row["replies"][n - 1], row["question"],
-                            reference=reference, days=days, min_weight=min_weight,
-                            min_sources=min_sources)
+                            reference=reference, rule=rule)
     text, _, refused, *_ = choose(readings, row["question"], passages, reference=reference,
-                                  days=days, min_weight=min_weight, min_sources=min_sources)
+                                  rule=rule)
     return text, refused, len(readings)
 
 
-def replay(rows: list[dict], **settings) -> dict:
+def replay(rows: list[dict], *, rule: ReadingRule, min_support: float) -> dict:
     normal, absent, calls = [], [], []
     for row in rows:
-        text, refused, n = replay_row(row, **settings)
+        text, refused, n = replay_row(row, rule=rule, min_support=min_support)
         calls.append(n)
         (normal if row["run"] == "normal" else absent).append(
             (answer_correct(text, row["gold"]), refused))
     share = lambda flags: round(sum(flags) / len(flags), 3) if flags else None  # noqa: E731
     return {
-        "questions": len(normal), **settings,
+        "questions": len(normal), **asdict(rule), "min_support": min_support,
         "accuracy": share([c for c, _ in normal]),
         "false_refusal": share([r for _, r in normal]),
         "refusal_when_absent": share([r and not c for c, r in absent]),
@@ -125,15 +148,21 @@ def main() -> None:
     gen = sub.add_parser("generate")
     gen.add_argument("folder", type=Path)
     gen.add_argument("out", type=Path)
+    again = sub.add_parser("reread")
+    again.add_argument("rows", type=Path)
+    again.add_argument("out", type=Path)
+    again.add_argument("--prompts", type=Path, required=True,
+                       help="a folder with read_system.md and read_user.md")
     rep = sub.add_parser("replay")
     rep.add_argument("rows", type=Path)
-    rep.add_argument("--folder", type=Path, default=Path("../shared/newsqa-2025"),
-                     help="the evaluation set, for --limit and --rest")
+    for p in (again, rep):
+        p.add_argument("--folder", type=Path, default=Path("../shared/newsqa-2025"),
+                       help="the evaluation set, for --limit and --rest")
     rep.add_argument("--days", type=float, default=defaults.reading_recency_days)
     rep.add_argument("--min-weight", type=float, default=defaults.reading_min_weight)
     rep.add_argument("--min-sources", type=int, default=defaults.reading_min_sources)
     rep.add_argument("--min-support", type=float, default=defaults.min_support)
-    for p in (gen, rep):
+    for p in (gen, again, rep):
         p.add_argument("--limit", type=int)
         p.add_argument("--rest", action="store_true",
                        help="the questions --limit leaves out (the check of a study part)")
@@ -145,8 +174,14 @@ def main() -> None:
     if args.limit:
         ids = {q["id"] for q in _questions(args.folder, args.limit, args.rest)}
         rows = [r for r in rows if r["id"] in ids]
-    print(json.dumps(replay(rows, days=args.days, min_weight=args.min_weight,
-                            min_sources=args.min_sources, min_support=args.min_support)))
+    if args.command == "reread":
+        from assistant import Assistant
+        from assistant.prompts import reading_prompt
+
+        reread(rows, args.out, Assistant(defaults).llm, reading_prompt(args.prompts))
+        return
+    rule = ReadingRule(args.days, args.min_weight, args.min_sources)
+    print(json.dumps(replay(rows, rule=rule, min_support=args.min_support)))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from assistant.checks import REFUSAL
 from assistant.prompts import load_template
 from assistant.reading import (
     Reading,
+    ReadingRule,
     choose,
     read_in_turn,
     reading_order,
@@ -30,8 +31,8 @@ def _passage(i: int, text: str, published: dt.date | None = TODAY) -> Passage:
 
 def _choose(readings, min_weight=0.1, min_sources=0):
     shown = [r.passage for r in sorted(readings, key=lambda r: r.n)]
-    return choose(readings, QUESTION, shown, reference=TODAY, days=90, min_weight=min_weight,
-                  min_sources=min_sources)
+    return choose(readings, QUESTION, shown, reference=TODAY,
+                  rule=ReadingRule(90, min_weight, min_sources))
 
 
 def test_recency_weight_falls_by_e_every_period_and_never_rewards_the_future():
@@ -122,7 +123,7 @@ def test_an_old_pair_never_outweighs_a_recent_answer():
 
 def test_reading_stops_once_the_unread_passages_could_not_change_the_answer():
     spain = [Reading(1, _passage(1, "The storm hit Spain first."), "Spain.")]
-    kwargs = {"reference": TODAY, "days": 90, "min_weight": 0.1, "min_sources": 0}
+    kwargs = {"reference": TODAY, "rule": ReadingRule(90, 0.1, 0)}
     assert settled(spain, [0.5], QUESTION, **kwargs)  # 1 against at most 0.5
     assert not settled(spain, [0.75, 0.75], QUESTION, **kwargs)  # two more could outvote it
     nothing = [Reading(1, _passage(1, "The storm hit Spain first."), "The articles don't say.")]
@@ -133,14 +134,17 @@ def test_reading_stops_once_the_unread_passages_could_not_change_the_answer():
 def test_an_old_answer_is_not_refused_while_another_article_could_still_agree():
     old = TODAY - dt.timedelta(days=500)
     spain = [Reading(1, _passage(1, "The storm hit Spain first.", old), "Spain.")]
-    kwargs = {"reference": TODAY, "days": 90, "min_weight": 0.1}
     weak = [0.001]  # far too little weight to reach 0.1 by itself
-    assert settled(spain, weak, QUESTION, min_sources=0, **kwargs)
-    assert not settled(spain, weak, QUESTION, min_sources=2, **kwargs)
-    assert settled(spain, [], QUESTION, min_sources=2, **kwargs)
-    assert settled(spain, weak, QUESTION, min_sources=3, **kwargs)  # 2 at most of 3
+
+    def rule(min_sources):
+        return {"reference": TODAY, "rule": ReadingRule(90, 0.1, min_sources)}
+
+    assert settled(spain, weak, QUESTION, **rule(0))
+    assert not settled(spain, weak, QUESTION, **rule(2))
+    assert settled(spain, [], QUESTION, **rule(2))
+    assert settled(spain, weak, QUESTION, **rule(3))  # 2 at most of 3
     second = Reading(2, _passage(2, "Spain was hit first.", old), "Spain.")
-    assert settled(spain + [second], weak, QUESTION, min_sources=2, **kwargs)  # it passes
+    assert settled(spain + [second], weak, QUESTION, **rule(2))  # it passes
 
 
 def test_passages_are_read_in_turn_until_the_rest_could_not_change_the_answer():
@@ -152,7 +156,7 @@ def test_passages_are_read_in_turn_until_the_rest_could_not_change_the_answer():
         return replies[n]
 
     passages = [(n, _passage(n, "The storm hit Spain first, or Portugal.")) for n in (1, 2, 3, 4)]
-    kwargs = {"reference": TODAY, "days": 90, "min_weight": 0.1, "min_sources": 0}
+    kwargs = {"reference": TODAY, "rule": ReadingRule(90, 0.1, 0)}
     got = read_in_turn(passages, reply_to, QUESTION, **kwargs)
     # Two agreeing replies could still be outvoted by the two left; three cannot by one.
     assert asked == [1, 2, 3] and [r.n for r in got] == [1, 2, 3]

@@ -2,12 +2,15 @@
 chain itself would have answered from them."""
 
 import datetime as dt
+import json
 
 import pytest
 
+from assistant.prompts import reading_prompt
+from assistant.reading import ReadingRule
 from assistant.testing import ScriptedLLM
 from assistant.types import Filters
-from benchmarks.reading_study import record, replay, replay_row
+from benchmarks.reading_study import record, replay, replay_row, reread
 
 SEED_ID = "0db93cbb78d26b32"
 
@@ -34,10 +37,8 @@ def test_replay_answers_what_the_chain_answers_from_the_same_replies(make_assist
     before = len(llm.prompts)
     filters = Filters(exclude_articles=(SEED_ID,)) if run == "absent" else Filters()
     got = a.answer(QUESTION["question"], as_of=dt.date(2025, 2, 1), filters=filters)
-    s = a.settings
-    text, refused, calls = replay_row(row, days=s.reading_recency_days,
-                                      min_weight=s.reading_min_weight,
-                                      min_sources=s.reading_min_sources, min_support=s.min_support)
+    text, refused, calls = replay_row(row, rule=ReadingRule.from_settings(a.settings),
+                                      min_support=a.settings.min_support)
     assert (text, refused) == (got.text, got.refused)
     assert calls == len(llm.prompts) - before
     assert refused == (run == "absent")
@@ -47,6 +48,31 @@ def test_replay_scores_as_the_evaluation_does(make_assistant, corpus):
     a = make_assistant(llm=ScriptedLLM([_from_prompt]), reading="each")
     a.ingest([corpus])
     rows = [record(a, QUESTION, "normal"), record(a, QUESTION, "absent")]
-    got = replay(rows, days=90.0, min_weight=0.1, min_sources=0, min_support=0.4)
+    got = replay(rows, rule=ReadingRule(90.0, 0.1, 0), min_support=0.4)
     assert got["questions"] == 1 and got["accuracy"] == 1.0 and got["false_refusal"] == 0.0
     assert got["refusal_when_absent"] == 1.0 and got["absent_still_correct"] == 0.0
+
+
+def test_reread_asks_again_about_the_kept_passages_with_another_prompt(
+    make_assistant, corpus, tmp_path
+):
+    a = make_assistant(llm=ScriptedLLM([_from_prompt]), reading="each")
+    a.ingest([corpus])
+    row = record(a, QUESTION, "normal")
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    (folder / "read_system.md").write_text("Answer in capitals.\n")
+    (folder / "read_user.md").write_text("{today} | {question} | {passages}\n")
+    llm = ScriptedLLM([lambda p: "55 BILLION" if "Answer in capitals" in p else "no"])
+    out = tmp_path / "again.jsonl"
+    reread([row], out, llm, reading_prompt(folder))
+    reread([row], out, llm, reading_prompt(folder))  # done already: not asked again
+    (again,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(llm.prompts) == len(row["passages"])
+    assert again["replies"] == ["55 BILLION"] * len(row["passages"])
+    kept = json.loads(json.dumps(row))  # as stored: tuples come back as lists
+    assert {k: v for k, v in again.items() if k != "replies"} == {
+        k: v for k, v in kept.items() if k != "replies"}
+    # What the model reads is the kept words of each passage, as the chain showed them.
+    assert all(text in prompt for text, prompt in zip(row["read"], llm.prompts))
+    assert all(QUESTION["question"] in prompt for prompt in llm.prompts)
