@@ -15,9 +15,11 @@ model:
    ``recency_days`` older): news questions ask about the latest, and an answer several
    recent sources agree on beats one from a single old article. A group weighing under
    ``min_weight`` is too old or too thin, unless ``min_sources`` distinct articles give it
-   (two reports saying the same thing are rarely both mistaken, however old). The
-   heaviest group that passes is the answer, cited to all its sources; with none, the
-   answer is "the articles don't say".
+   (two reports saying the same thing are rarely both mistaken, however old). A reply
+   whose answer is in its own source's headline counts 1 + ``headline`` times as much: a
+   headline states the story's main fact, while a small model often picks another name
+   from the passage. The heaviest group that passes is the answer, cited to all its
+   sources; with none, the answer is "the articles don't say".
 
 Passages are read most recent first, and reading stops once the passages left could not
 change the outcome. Measured in BENCHMARKS.md, "Each passage read alone".
@@ -61,16 +63,29 @@ _AGREE = 0.5
 class ReadingRule:
     """How replies become an answer: sources lose weight by 1/e every ``days`` before the
     reference day, and an answer passes when its sources weigh ``min_weight`` in all, or
-    when ``min_sources`` distinct articles give it (0: weight alone decides)."""
+    when ``min_sources`` distinct articles give it (0: weight alone decides). Among the
+    answers that pass, a reply whose answer its own source headlines counts 1 +
+    ``headline`` times its source's weight (0: headlines count for nothing extra)."""
 
     days: float
     min_weight: float
     min_sources: int
+    headline: float = 0.0
 
     @classmethod
     def from_settings(cls, settings) -> ReadingRule:
         return cls(settings.reading_recency_days, settings.reading_min_weight,
-                   settings.reading_min_sources)
+                   settings.reading_min_sources, settings.reading_headline)
+
+    def counts(self, passage: Passage, stems: frozenset) -> float:
+        """What a reply counts for in choosing among answers, in times its source's
+        recency: more when its answer (word stems ``stems``) is in that source's headline."""
+        return 1 + self.headline if _in_headline(stems, passage) else 1.0
+
+    @property
+    def most(self) -> float:
+        """The most any reply counts for, in times its recency."""
+        return 1 + self.headline
 
 
 @dataclass(frozen=True)
@@ -111,7 +126,8 @@ def reading_order(
 @dataclass
 class _Group:
     members: list[tuple[Reading, str, frozenset]]
-    weight: float
+    weight: float  # what the group counts for against the others (headlines included)
+    recency: float  # its sources' recency alone: whether it may be the answer at all
 
     @property
     def sources(self) -> int:
@@ -119,7 +135,7 @@ class _Group:
         return len({reading.passage.article_id for reading, *_ in self.members})
 
     def passes(self, rule: ReadingRule) -> bool:
-        return self.weight >= rule.min_weight or 0 < rule.min_sources <= self.sources
+        return self.recency >= rule.min_weight or 0 < rule.min_sources <= self.sources
 
 
 def _candidate(reading: Reading, question: str) -> tuple[str, frozenset] | None:
@@ -133,12 +149,16 @@ def _candidate(reading: Reading, question: str) -> tuple[str, frozenset] | None:
     return text, frozenset(term_stems(claim))
 
 
+def _in_headline(stems: frozenset, passage: Passage) -> bool:
+    return bool(stems) and len(stems & term_stems(passage.title)) / len(stems) >= _AGREE
+
+
 def _agree(a: frozenset, b: frozenset) -> bool:
     return bool(a and b) and len(a & b) / min(len(a), len(b)) >= _AGREE
 
 
 def _groups(
-    readings: Iterable[Reading], question: str, reference: dt.date, days: float
+    readings: Iterable[Reading], question: str, reference: dt.date, rule: ReadingRule
 ) -> list[_Group]:
     groups: list[_Group] = []
     for reading in sorted(readings, key=lambda r: r.n):
@@ -146,13 +166,15 @@ def _groups(
         if found is None:
             continue
         text, stems = found
-        weight = recency_weight(reading.passage.published, reference, days)
+        recency = recency_weight(reading.passage.published, reference, rule.days)
+        weight = recency * rule.counts(reading.passage, stems)
         group = next((g for g in groups if _agree(g.members[0][2], stems)), None)
         if group is None:
-            groups.append(_Group([(reading, text, stems)], weight))
+            groups.append(_Group([(reading, text, stems)], weight, recency))
         else:
             group.members.append((reading, text, stems))
             group.weight += weight
+            group.recency += recency
     return sorted(groups, key=lambda g: (-g.weight, g.members[0][0].n))
 
 
@@ -167,15 +189,16 @@ def settled(
 ) -> bool:
     """True when the passages left unread, of recency weights ``unread``, could not change
     the outcome."""
-    groups = _groups(readings, question, reference, rule.days)
+    groups = _groups(readings, question, reference, rule)
     left = sum(unread)
     winner = _winner(groups, rule)
     if winner is not None:
         rival = max((g.weight for g in groups if g is not winner), default=0.0)
-        return winner.weight - rival > left  # a rival or a new group could still outweigh it
-    best = groups[0].weight if groups else 0.0
+        # A rival or a new group could still outweigh it.
+        return winner.weight - rival > left * rule.most
+    best = max((g.recency for g in groups), default=0.0)
     most = max((g.sources for g in groups), default=0)
-    # Refused unless some group could still pass: by weight, or by more articles agreeing.
+    # Refused unless some group could still pass: by recency, or by more articles agreeing.
     could_agree = rule.min_sources > 0 and most + len(unread) >= rule.min_sources
     return best + left < rule.min_weight and not could_agree
 
@@ -204,7 +227,7 @@ def choose(
 
     ``shown``: every passage retrieved, which the readings' numbers point into.
     """
-    groups = _groups(readings, question, reference, rule.days)
+    groups = _groups(readings, question, reference, rule)
     winner = _winner(groups, rule)
     if winner is None:
         return Reviewed(REFUSAL, (), True, False, 0.0)

@@ -136,7 +136,18 @@ def replay(rows: list[dict], *, rule: ReadingRule, min_support: float) -> dict:
         "refusal_when_absent": share([r and not c for c, r in absent]),
         "absent_still_correct": share([c for c, _ in absent]),
         "calls_mean": round(statistics.fmean(calls), 2) if calls else None,
+        "reply_right_where_shown": _reply_right_where_shown(rows),
     }
+
+
+def _reply_right_where_shown(rows: list[dict]) -> float | None:
+    """How well the model reads, whatever the rule: of the passages whose words shown hold
+    the gold answer (normal runs), the share whose reply gives it."""
+    hits = [answer_correct(reply, row["gold"])
+            for row in rows if row["run"] == "normal"
+            for text, reply in zip(row["read"], row["replies"])
+            if answer_correct(text, row["gold"])]
+    return round(sum(hits) / len(hits), 3) if hits else None
 
 
 def main() -> None:
@@ -161,6 +172,7 @@ def main() -> None:
     rep.add_argument("--days", type=float, default=defaults.reading_recency_days)
     rep.add_argument("--min-weight", type=float, default=defaults.reading_min_weight)
     rep.add_argument("--min-sources", type=int, default=defaults.reading_min_sources)
+    rep.add_argument("--headline", type=float, default=defaults.reading_headline)
     rep.add_argument("--min-support", type=float, default=defaults.min_support)
     for p in (gen, again, rep):
         p.add_argument("--limit", type=int)
@@ -180,7 +192,7 @@ def main() -> None:
 
         reread(rows, args.out, Assistant(defaults).llm, reading_prompt(args.prompts))
         return
-    rule = ReadingRule(args.days, args.min_weight, args.min_sources)
+    rule = ReadingRule(args.days, args.min_weight, args.min_sources, args.headline)
     print(json.dumps(replay(rows, rule=rule, min_support=args.min_support)))
 
 

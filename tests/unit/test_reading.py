@@ -2,6 +2,7 @@
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -29,10 +30,10 @@ def _passage(i: int, text: str, published: dt.date | None = TODAY) -> Passage:
                    "x.test", published, score=1.0 / i)
 
 
-def _choose(readings, min_weight=0.1, min_sources=0):
+def _choose(readings, min_weight=0.1, min_sources=0, headline=0.0):
     shown = [r.passage for r in sorted(readings, key=lambda r: r.n)]
     return choose(readings, QUESTION, shown, reference=TODAY,
-                  rule=ReadingRule(90, min_weight, min_sources))
+                  rule=ReadingRule(90, min_weight, min_sources, headline))
 
 
 def test_recency_weight_falls_by_e_every_period_and_never_rewards_the_future():
@@ -82,6 +83,22 @@ def test_a_recent_source_outweighs_two_old_ones():
     assert got.text == "Portugal [3]."
 
 
+def test_an_answer_its_source_headlines_counts_for_more():
+    spain = _passage(1, "The storm hit Spain first, officials said.")
+    portugal = replace(_passage(2, "Forecasters say the storm hit Portugal first."),
+                       title="Storm makes landfall in Portugal")
+    readings = [Reading(1, spain, "Spain."), Reading(2, portugal, "Portugal.")]
+    assert _choose(readings).text == "Spain [1]."  # equals: the better rank
+    assert _choose(readings, headline=1.0).text == "Portugal [2]."
+    # Only for the headline of the reply's own source.
+    under_other = [Reading(1, replace(spain, title=portugal.title), "Spain."),
+                   Reading(2, replace(portugal, title="Storm report 2"), "Portugal.")]
+    assert _choose(under_other, headline=1.0).text == "Spain [1]."
+    # It decides which answer, not whether to answer: an old source stays too old.
+    old = replace(portugal, published=TODAY - dt.timedelta(days=250))  # 0.06, twice 0.12
+    assert _choose([Reading(2, old, "Portugal.")], headline=1.0).refused
+
+
 @pytest.mark.parametrize("reply", [
     "The articles don't say.",
     "Which country did the storm hit first? [1]",  # the question said back
@@ -126,6 +143,9 @@ def test_reading_stops_once_the_unread_passages_could_not_change_the_answer():
     kwargs = {"reference": TODAY, "rule": ReadingRule(90, 0.1, 0)}
     assert settled(spain, [0.5], QUESTION, **kwargs)  # 1 against at most 0.5
     assert not settled(spain, [0.75, 0.75], QUESTION, **kwargs)  # two more could outvote it
+    # An unread passage could hold an answer its headline gives: it may count double.
+    assert not settled(spain, [0.75], QUESTION, reference=TODAY,
+                       rule=ReadingRule(90, 0.1, 0, headline=1.0))
     nothing = [Reading(1, _passage(1, "The storm hit Spain first."), "The articles don't say.")]
     assert settled(nothing, [0.05], QUESTION, **kwargs)  # too little left to reach 0.1
     assert not settled(nothing, [0.5], QUESTION, **kwargs)
@@ -237,3 +257,27 @@ def test_the_chain_keeps_an_old_answer_two_articles_give_unless_told_not_to(
         if not refused:
             assert "Spain" in got.text
             assert {c.url for c in got.citations} == {"https://x.test/0", "https://x.test/1"}
+
+
+def test_the_chain_prefers_the_answer_a_headline_gives_unless_told_not_to(
+    make_assistant, tmp_path
+):
+    folder = tmp_path / "storms"
+    folder.mkdir()
+    # Same day; the first matches the question better, the second headlines its answer.
+    stories = [("Which country did the storm hit first? Spain, officials said the storm hit first.",
+                "Storm report"),
+               ("Forecasters say the storm hit Portugal before anywhere else.",
+                "Storm hits Portugal")]
+    for i, (text, title) in enumerate(stories):
+        (folder / f"{i}.txt").write_text(
+            f"<TITLE>{title}</TITLE><PUBLISHED_DATE>2025-02-10</PUBLISHED_DATE>"
+            f"<URL>https://x.test/{i}</URL><CONTENT>{text}</CONTENT>")
+    for headline, country in ((0.0, "Spain"), (None, "Portugal")):  # None: the default
+        llm = ScriptedLLM([lambda p: "Spain." if "Spain" in p else "Portugal."])
+        told = {} if headline is None else {"reading_headline": headline}
+        a = make_assistant(llm=llm, reading="each", **told)
+        a.ingest([folder])
+        got = a.answer(QUESTION, as_of=dt.date(2025, 2, 12))
+        assert got.passages[0].url == "https://x.test/0"  # Spain ranks first
+        assert country in got.text and not got.refused

@@ -51,6 +51,10 @@ def test_replay_scores_as_the_evaluation_does(make_assistant, corpus):
     got = replay(rows, rule=ReadingRule(90.0, 0.1, 0), min_support=0.4)
     assert got["questions"] == 1 and got["accuracy"] == 1.0 and got["false_refusal"] == 0.0
     assert got["refusal_when_absent"] == 1.0 and got["absent_still_correct"] == 0.0
+    assert got["reply_right_where_shown"] == 1.0  # every passage shown "55 billion" said it
+    rows[0]["replies"] = ["Iran."] * len(rows[0]["replies"])
+    assert replay(rows, rule=ReadingRule(90.0, 0.1, 0), min_support=0.4)[
+        "reply_right_where_shown"] == 0.0
 
 
 def test_reread_asks_again_about_the_kept_passages_with_another_prompt(
