@@ -32,7 +32,7 @@ from assistant.checks import (
 )
 from assistant.errors import ContextOverflowError, QuestionError
 from assistant.evidence import focus_passages
-from assistant.prompts import answer_prompt, condense_prompt, reading_prompt, render_passages
+from assistant.prompts import answer_prompt, condense_prompt, fill_prompt, reading_prompt
 from assistant.reading import (
     Reading,
     ReadingRule,
@@ -245,11 +245,8 @@ class AnswerChain:
         return self._prompt_for(answer_prompt(), state, read, best_last=True)
 
     def _prompt_for(self, template, state: dict, read: list[Passage], *, best_last: bool = False):
-        return template.invoke({
-            "today": state["as_of"].isoformat(),
-            "passages": render_passages(read, best_last=best_last),
-            "question": state["standalone"],
-        })
+        return fill_prompt(template, today=state["as_of"], question=state["standalone"],
+                           passages=read, best_last=best_last)
 
     def _generate(self, state: dict) -> str | list[Reading]:
         prompt, _ = state["prompt"]

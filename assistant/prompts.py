@@ -7,6 +7,7 @@ like ``[2]`` that an article could use to fake a source).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +18,7 @@ from assistant.settings import PROMPTS_DIR
 from assistant.types import Passage
 
 __all__ = ["load_template", "answer_prompt", "reading_prompt", "condense_prompt",
-           "render_passages", "neutralise", "TEMPLATE_NAMES"]
+           "fill_prompt", "render_passages", "neutralise", "TEMPLATE_NAMES"]
 
 TEMPLATE_NAMES = ("answer_system", "answer_user", "read_system", "read_user", "condense", "passage")
 _SECTION_TAG = re.compile(r"</?\s*passages\s*>", re.IGNORECASE)
@@ -50,6 +51,16 @@ def reading_prompt(folder: Path = PROMPTS_DIR) -> ChatPromptTemplate:
 
 def condense_prompt() -> ChatPromptTemplate:
     return ChatPromptTemplate.from_messages([("human", load_template("condense").template)])
+
+
+def fill_prompt(template: ChatPromptTemplate, *, today: dt.date, question: str,
+                passages: list[Passage], best_last: bool = False):
+    """``template`` (answer or reading) filled in: its variables are these three."""
+    return template.invoke({
+        "today": today.isoformat(),
+        "passages": render_passages(passages, best_last=best_last),
+        "question": question,
+    })
 
 
 def neutralise(text: str) -> str:

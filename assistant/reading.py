@@ -48,8 +48,8 @@ from assistant.terms import term_stems
 from assistant.types import DateWindow, Passage
 
 __all__ = [
-    "Reading", "ReadingRule", "worth_reading", "recency_weight", "reading_order", "read_in_turn", "choose",
-    "settled",
+    "Reading", "ReadingRule", "worth_reading", "recency_weight", "reading_order",
+    "read_in_turn", "choose", "settled",
 ]
 
 # Share of an answer's own words its passage must hold (the rest may be the model's

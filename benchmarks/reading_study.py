@@ -3,7 +3,7 @@ without running the model again.
 
     ASSISTANT_DATA_DIR=... .venv/bin/python benchmarks/reading_study.py generate ../shared/newsqa-2025 OUT.jsonl [--limit N [--rest]]
     .venv/bin/python benchmarks/reading_study.py reread ROWS OUT --prompts DIR [--limit N [--rest]]
-    .venv/bin/python benchmarks/reading_study.py replay OUT.jsonl [--limit N [--rest]] [--days D] [--min-weight W] [--min-sources N] [--min-support S]
+    .venv/bin/python benchmarks/reading_study.py replay OUT.jsonl [--limit N [--rest]] [--days D] [--min-weight W] [--min-sources N] [--headline H] [--min-support S]
 
 ``generate`` asks each question as ``assistant eval`` does (normally, and with its
 ``answer_in`` articles left out) with ``ASSISTANT_READING=each``, but has the model read
@@ -84,17 +84,17 @@ def record(a: object, q: dict, run: str) -> dict:
 def reread(rows: list[dict], out: Path, llm: object, template: object) -> None:
     """``rows`` read again by ``llm`` with the reading prompt ``template``; appends to
     ``out``, and skips the runs already there."""
-    from assistant.prompts import render_passages
+    from assistant.prompts import fill_prompt
 
     done = {(r["id"], r["run"]) for r in _rows(out)} if out.exists() else set()
     with out.open("a", encoding="utf-8") as f:
         for row in rows:
             if (row["id"], row["run"]) in done:
                 continue
-            replies = [llm.invoke(template.invoke({
-                "today": row["as_of"], "question": row["question"],
-                "passages": render_passages([replace(_passage(p), text=text)]),
-            })) for p, text in zip(row["passages"], row["read"])]
+            today = dt.date.fromisoformat(row["as_of"])
+            replies = [llm.invoke(fill_prompt(template, today=today, question=row["question"],
+                                              passages=[replace(_passage(p), text=text)]))
+                       for p, text in zip(row["passages"], row["read"])]
             f.write(json.dumps(dict(row, replies=replies)) + "\n")
             f.flush()
 
