@@ -171,6 +171,9 @@ class HybridRetriever:
         # recency prior (BENCHMARKS.md, "The last month searched again").
         recent_days: int = 0,
         recent_weight: float = 0.5,
+        # BM25's weight in the fusion, dense search's being 1: 1.5 and 0.67 moved hit@5 by
+        # a few questions either way (BENCHMARKS.md, "BM25's weight in the fusion").
+        lexical_weight: float = 1.0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -183,6 +186,7 @@ class HybridRetriever:
         self.feedback, self.feedback_dense = feedback, feedback_dense
         self.feedback_terms = feedback_terms
         self.recent_days, self.recent_weight = recent_days, recent_weight
+        self.lexical_weight = lexical_weight
 
     @classmethod
     def from_settings(
@@ -223,7 +227,8 @@ class HybridRetriever:
         if within and not any(found[1]):
             window = None
         strength = self.base_recency + intent.recency
-        ranked = self._rank(found, weights, as_of, strength)
+        kinds = self._kind_weights(vector, lexical_query)
+        ranked = self._rank(found, weights, kinds, as_of, strength)
         if self.feedback:
             top = ranked[: self.feedback]
             moved = self._expanded(vector, top) if self.feedback_dense else None
@@ -231,8 +236,8 @@ class HybridRetriever:
             if moved is not None or terms:
                 more = f"{lexical_query} {' '.join(terms)}" if terms else None
                 again = self._search(moved, more, filter_sets)
-                ranked = self._rank([f + a for f, a in zip(found, again)], weights, as_of,
-                                    strength)
+                ranked = self._rank([f + a for f, a in zip(found, again)], weights,
+                                    [*kinds, *self._kind_weights(moved, more)], as_of, strength)
         if self.join_articles:
             ranked = join_by_article(ranked)
         passages = ranked[:k]
@@ -246,8 +251,8 @@ class HybridRetriever:
         return [_merge_filters(filters, days, as_of)]
 
     def _rank(
-        self, found: list[list[list[Passage]]], weights: Sequence[float], as_of: dt.date,
-        strength: float,
+        self, found: list[list[list[Passage]]], weights: Sequence[float], kinds: Sequence[float],
+        as_of: dt.date, strength: float,
     ) -> list[Passage]:
         """One fused ranking of every search, the recency prior applied, duplicates collapsed.
 
@@ -256,7 +261,7 @@ class HybridRetriever:
         just outside still competes.
         """
         rankings = [r for per_set in found for r in per_set]
-        ranked = rrf_fuse(rankings, [w for w, per_set in zip(weights, found) for _ in per_set])
+        ranked = rrf_fuse(rankings, [w * kind for w in weights for kind in kinds])
         ranked.sort(key=lambda p: -p.score * recency_boost(p.published, as_of, strength))
         if self.collapse:
             ranked = collapse_duplicates(ranked, per_article=self.per_article)
@@ -287,6 +292,14 @@ class HybridRetriever:
         rarity = self.store.term_rarity(list(weight))
         ranked = sorted(weight, key=lambda w: -weight[w] * rarity.get(w, 0.0))
         return ranked[: self.feedback_terms]
+
+    def _kind_weights(
+        self, vector: Sequence[float] | None, lexical_query: str | None
+    ) -> list[float]:
+        """The fusion weight of each ranking ``_search`` returns per filter set, in its order."""
+        dense = [1.0] if vector is not None else []
+        lexical = [self.lexical_weight] if lexical_query is not None else []
+        return dense + lexical
 
     def _search(
         self, vector: Sequence[float] | None, lexical_query: str | None, filter_sets: list[Filters]

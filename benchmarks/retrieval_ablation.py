@@ -4,7 +4,8 @@
 
 Uses the index as it is (run `assistant eval PATH --retrieval-only` first to build it).
 ``--only common,BM25`` runs just the variants whose name holds one of those words. Prints one JSON line
-per variant: hit@k, MRR@10 and the median retrieval time.
+per variant: hit@k, MRR@10 and the median retrieval time, and, where the default ran too,
+the questions it finds at 5 that the default does not and the other way round.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from assistant.retrieval import HybridRetriever
 # name: (HybridRetriever options, share of chunks above which BM25 leaves a word out)
 _CHUNKS = dict(join_articles=False, per_article=2)  # every chunk its own source (default)
 _PLAIN = dict(use_window=False, base_recency=0.0, join_articles=False)
+_DEFAULT = "+ time window, weight 0.5 (default)"
 VARIANTS = {
     "rrf only": (dict(**_PLAIN, per_article=99, collapse=False), 0.0),
     "+ collapse": (dict(**_PLAIN, per_article=99), 0.0),
     "+ 2 per article": (dict(**_PLAIN, per_article=2), 0.0),
     "+ recency prior": (dict(use_window=False, **_CHUNKS), 0.0),
     "+ time window, weight 1": (dict(window_weight=1.0, **_CHUNKS), 0.0),
-    "+ time window, weight 0.5 (default)": (dict(**_CHUNKS), 0.0),
+    _DEFAULT: (dict(**_CHUNKS), 0.0),
     "+ time window, weight 0.25": (dict(window_weight=0.25, **_CHUNKS), 0.0),
     "chunks joined by article, 2 per article": (dict(join_articles=True, per_article=2), 0.0),
     "chunks joined by article, 3 per article": (dict(join_articles=True, per_article=3), 0.0),
@@ -48,6 +50,8 @@ VARIANTS = {
     "default, last 30 days searched too, weight 1": (dict(recent_days=30, recent_weight=1.0), 0.0),
     "default, last 30 days searched too, weight 0.25": (
         dict(recent_days=30, recent_weight=0.25), 0.0),
+    "default, BM25 weighs 1.5 in the fusion": (dict(lexical_weight=1.5), 0.0),
+    "default, BM25 weighs 0.67 in the fusion": (dict(lexical_weight=0.67), 0.0),
     "BM25 alone": (dict(mode="lexical"), 0.0),
     "BM25 alone, common words (>5%) left out": (dict(mode="lexical"), 0.05),
 }
@@ -72,10 +76,22 @@ def main() -> None:
             got = r.retrieve(q["question"], k=10, as_of=as_of)
             scores[name].ranks.append(score_retrieval(list(got.passages), q["answer"]))
             scores[name].seconds.append(got.seconds)
+    default = scores.get(_DEFAULT)
     for name, s in scores.items():
         figures = {k: round(v, 3) for k, v in s.to_json().items()}
         median_ms = round(1000 * statistics.median(s.seconds), 1)
-        print(json.dumps({"variant": name, **figures, "retrieval_p50_ms": median_ms}))
+        moved = _moved_at_5(default, s) if default and s is not default else {}
+        print(json.dumps({"variant": name, **figures, "retrieval_p50_ms": median_ms, **moved}))
+
+
+def _moved_at_5(default: RetrievalScores, other: RetrievalScores) -> dict:
+    """Questions found at 5 only by ``other`` and only by the default: a gain of a few
+    questions that also loses as many is a reshuffle, not a method."""
+    def hits(s):
+        return [r is not None and r <= 5 for r in s.ranks]
+    pairs = list(zip(hits(default), hits(other)))
+    return {"gained@5": sum(o and not d for d, o in pairs),
+            "lost@5": sum(d and not o for d, o in pairs)}
 
 
 if __name__ == "__main__":

@@ -291,3 +291,24 @@ def test_the_last_days_can_be_searched_again_and_fused_in():
     store.since.clear()
     order(recent, "story this week")
     assert month_ago not in store.since
+
+
+class _SplitStore:
+    """Dense search and BM25 each rank the other's first story second."""
+
+    def dense_search(self, vector, k, filters):
+        return [_p("dense:0"), _p("lexical:0")]
+
+    def lexical_search(self, query, k, filters):
+        return [_p("lexical:0"), _p("dense:0")]
+
+
+@pytest.mark.parametrize(("lexical_weight", "first"), [(0.5, "dense:0"), (2.0, "lexical:0")])
+def test_bm25s_weight_in_the_fusion_decides_between_the_two_searches(lexical_weight, first):
+    from assistant.retrieval import HybridRetriever
+
+    r = HybridRetriever(_SplitStore(), _OneVector(), base_recency=0.0,
+                        lexical_weight=lexical_weight)
+    got = r.retrieve("story", k=3, as_of=dt.date(2025, 2, 1))
+    assert got.passages[0].chunk_id == first
+
