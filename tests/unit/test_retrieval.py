@@ -311,4 +311,3 @@ def test_bm25s_weight_in_the_fusion_decides_between_the_two_searches(lexical_wei
                         lexical_weight=lexical_weight)
     got = r.retrieve("story", k=3, as_of=dt.date(2025, 2, 1))
     assert got.passages[0].chunk_id == first
-
