@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from assistant.terms import content_terms
 from assistant.timewords import TimeIntent, resolve, strip_time_words
@@ -41,6 +41,13 @@ _RRF_K = 60
 _WORDS = re.compile(r"\w+")
 _KIND_ORDER = {"summary": 0, "highlights": 1, "content": 2}
 _GAP = " ... "
+
+
+class _Ranking(NamedTuple):
+    """One search's passages, best first, and the weight its ranks carry in the fusion."""
+
+    weight: float
+    passages: list[Passage]
 
 
 @dataclass(frozen=True)
@@ -210,8 +217,8 @@ class HybridRetriever:
         filters = filters or Filters()
         if self.mode != "hybrid":  # plain baselines: no time words, prior or collapsing
             vector = self.embeddings.embed_query(question) if self.mode == "dense" else None
-            [rankings] = self._search(vector, question, [_merge_filters(filters, None, as_of)])
-            ranked = rankings[0]
+            [[ranking]] = self._search(vector, question, [_merge_filters(filters, None, as_of)])
+            ranked = ranking.passages
             return Retrieval(tuple(ranked[:k]), None, None, time.perf_counter() - started, filters)
         intent = resolve(question, as_of)
         window = intent.window if self.use_window else None
@@ -224,11 +231,10 @@ class HybridRetriever:
         filter_sets = [everything, *within, *recent]
         weights = [1.0, *[self.window_weight] * len(within), *[self.recent_weight] * len(recent)]
         found = self._search(vector, lexical_query, filter_sets)
-        if within and not any(found[1]):
+        if within and not any(ranking.passages for ranking in found[1]):
             window = None
         strength = self.base_recency + intent.recency
-        kinds = self._kind_weights(vector, lexical_query)
-        ranked = self._rank(found, weights, kinds, as_of, strength)
+        ranked = self._rank(found, weights, as_of, strength)
         if self.feedback:
             top = ranked[: self.feedback]
             moved = self._expanded(vector, top) if self.feedback_dense else None
@@ -236,8 +242,8 @@ class HybridRetriever:
             if moved is not None or terms:
                 more = f"{lexical_query} {' '.join(terms)}" if terms else None
                 again = self._search(moved, more, filter_sets)
-                ranked = self._rank([f + a for f, a in zip(found, again)], weights,
-                                    [*kinds, *self._kind_weights(moved, more)], as_of, strength)
+                ranked = self._rank([f + a for f, a in zip(found, again)], weights, as_of,
+                                    strength)
         if self.join_articles:
             ranked = join_by_article(ranked)
         passages = ranked[:k]
@@ -251,8 +257,8 @@ class HybridRetriever:
         return [_merge_filters(filters, days, as_of)]
 
     def _rank(
-        self, found: list[list[list[Passage]]], weights: Sequence[float], kinds: Sequence[float],
-        as_of: dt.date, strength: float,
+        self, found: list[list[_Ranking]], weights: Sequence[float], as_of: dt.date,
+        strength: float,
     ) -> list[Passage]:
         """One fused ranking of every search, the recency prior applied, duplicates collapsed.
 
@@ -260,8 +266,10 @@ class HybridRetriever:
         window's) are ranked a second time within it, which lifts them, while a story dated
         just outside still competes.
         """
-        rankings = [r for per_set in found for r in per_set]
-        ranked = rrf_fuse(rankings, [w * kind for w in weights for kind in kinds])
+        rankings = [ranking for per_set in found for ranking in per_set]
+        set_weights = [w for w, per_set in zip(weights, found) for _ in per_set]
+        ranked = rrf_fuse([r.passages for r in rankings],
+                          [w * r.weight for w, r in zip(set_weights, rankings)])
         ranked.sort(key=lambda p: -p.score * recency_boost(p.published, as_of, strength))
         if self.collapse:
             ranked = collapse_duplicates(ranked, per_article=self.per_article)
@@ -293,36 +301,32 @@ class HybridRetriever:
         ranked = sorted(weight, key=lambda w: -weight[w] * rarity.get(w, 0.0))
         return ranked[: self.feedback_terms]
 
-    def _kind_weights(
-        self, vector: Sequence[float] | None, lexical_query: str | None
-    ) -> list[float]:
-        """The fusion weight of each ranking ``_search`` returns per filter set, in its order."""
-        dense = [1.0] if vector is not None else []
-        lexical = [self.lexical_weight] if lexical_query is not None else []
-        return dense + lexical
-
     def _search(
         self, vector: Sequence[float] | None, lexical_query: str | None, filter_sets: list[Filters]
-    ) -> list[list[list[Passage]]]:
+    ) -> list[list[_Ranking]]:
         """For each filter set, its rankings (dense, then lexical), all searched at once.
 
         The overlap is partial: both searches spend most of their time in Python, holding
         the GIL, so at 100k chunks this saves 2 to 7% against one after the other
         (BENCHMARKS.md, "Dense and BM25 searched at once"). ``vector`` None: no dense search;
-        ``lexical_query`` None: no BM25 search.
+        ``lexical_query`` None: no BM25 search. Each ranking carries its fusion weight, so
+        the searches that run and the weights they get are decided in this one place.
         """
-        searches: list[Callable[[], list[Passage]]] = []
+        searches: list[tuple[float, Callable[[], list[Passage]]]] = []
         for filters in filter_sets:
             if vector is not None:
-                searches.append(partial(self.store.dense_search, vector, self.candidates, filters))
+                searches.append(
+                    (1.0, partial(self.store.dense_search, vector, self.candidates, filters))
+                )
             if self.mode in ("hybrid", "lexical") and lexical_query is not None:
-                searches.append(partial(
+                searches.append((self.lexical_weight, partial(
                     self.store.lexical_search, lexical_query, self.candidates, filters
-                ))
+                )))
         if len(searches) == 1:
-            found = [searches[0]()]
+            results = [searches[0][1]()]
         else:
             with ThreadPoolExecutor(len(searches), thread_name_prefix="search") as pool:
-                found = list(pool.map(lambda search: search(), searches))
-        per_set = len(searches) // len(filter_sets)
+                results = list(pool.map(lambda search: search[1](), searches))
+        found = [_Ranking(weight, passages) for (weight, _), passages in zip(searches, results)]
+        per_set = len(found) // len(filter_sets)
         return [found[i : i + per_set] for i in range(0, len(found), per_set)]

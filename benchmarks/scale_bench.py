@@ -120,9 +120,9 @@ def measure(store, questions: list[str], vectors, common_share: float) -> dict:
         for question, vector in zip(questions, vectors):
             store.dense_search(vector, 50, filters)
             store.lexical_search(question, 50, filters)
-        for question in questions:
+        for question, vector in zip(questions, vectors):
             t = time.perf_counter()
-            retriever._search(question, question, [filters])
+            retriever._search(vector, question, [filters])
             hybrid.append(time.perf_counter() - t)
         for question, vector in zip(questions, vectors):
             t = time.perf_counter()
