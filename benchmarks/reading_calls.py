@@ -1,10 +1,13 @@
-"""How many passages ``reading="each"`` finds worth reading, and how many it reads.
+"""How many passages ``reading="each"`` finds worth reading, how many it reads, and what
+each reading costs.
 
-    ASSISTANT_DATA_DIR=... .venv/bin/python benchmarks/reading_calls.py ../shared/newsqa-2025 [--limit N] [--calls-limit M]
+    ASSISTANT_DATA_DIR=... .venv/bin/python benchmarks/reading_calls.py ../shared/newsqa-2025 [--limit N] [--calls-limit M] [--replies FILE]
 
 For every question (or ``--limit`` of them): the passages worth reading (no model call).
 For ``--calls-limit`` questions spread over the year: the model calls one answer takes,
-reading stopping once the rest could not change it. Prints one JSON line.
+reading stopping once the rest could not change it, and for each call its seconds, its
+prompt's tokens and its reply's (``--replies`` keeps every call as a JSON line). Prints
+one JSON line.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import datetime as dt
 import json
 import statistics
+import time
 from pathlib import Path
 
 from assistant import Assistant, Settings
@@ -26,6 +30,7 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--limit", type=int)
     parser.add_argument("--calls-limit", type=int, default=40)
+    parser.add_argument("--replies", type=Path, help="write every model call here (JSON lines)")
     args = parser.parse_args()
     assistant = Assistant(Settings(reading="each"))
     chain = AnswerChain(assistant)
@@ -34,25 +39,47 @@ def main() -> None:
         as_of = dt.date.fromisoformat(q["question_date"])
         prompts, _ = chain.prepare.invoke(chain._inputs(q["question"], as_of, Filters()))["prompt"]
         worth.append(len(prompts or []))
-    llm, calls = assistant.llm, [0]
+    llm, log = assistant.llm, []
     invoke = llm.invoke
 
-    def counted(prompt, *rest, **kwargs):
-        calls[0] += 1
-        return invoke(prompt, *rest, **kwargs)
+    def timed(prompt, *rest, **kwargs):
+        started = time.perf_counter()
+        reply = invoke(prompt, *rest, **kwargs)
+        log.append({"seconds": time.perf_counter() - started, "reply": reply,
+                    "prompt_tokens": llm.count_tokens(prompt.to_string()),
+                    "reply_tokens": llm.count_tokens(reply)})
+        return reply
 
-    llm.invoke = counted
-    made = []
+    llm.invoke = timed
+    made, totals, calls = [], [], []
     for q in load_questions(args.folder, args.calls_limit):
-        calls[0] = 0
-        chain.answer(q["question"], as_of=dt.date.fromisoformat(q["question_date"]))
-        made.append(calls[0])
+        log.clear()
+        answer = chain.answer(q["question"], as_of=dt.date.fromisoformat(q["question_date"]))
+        made.append(len(log))
+        totals.append(answer.timings["total_s"])
+        calls += [{"id": q["id"], **call} for call in log]
+    if args.replies:
+        args.replies.write_text("".join(json.dumps(call) + "\n" for call in calls))
     print(json.dumps({
         "questions": len(worth), "worth_reading_mean": round(statistics.mean(worth), 2),
         "none_worth_reading": sum(n == 0 for n in worth),
         "calls_questions": len(made), "calls_mean": round(statistics.mean(made), 2),
         "calls_median": statistics.median(made), "calls": sorted(made),
+        "answer_s": _spread(totals),
+        "call_s": _spread([c["seconds"] for c in calls]),
+        "prompt_tokens": _spread([c["prompt_tokens"] for c in calls]),
+        "reply_tokens": _spread([c["reply_tokens"] for c in calls]),
+        "replies_at_max_tokens": sum(c["reply_tokens"] >= llm.max_tokens for c in calls),
     }))
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    return {"p50": round(statistics.median(ordered), 3),
+            "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 3),
+            "max": round(ordered[-1], 3), "mean": round(statistics.mean(ordered), 3)}
 
 
 if __name__ == "__main__":
