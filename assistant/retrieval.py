@@ -266,10 +266,8 @@ class HybridRetriever:
         window's) are ranked a second time within it, which lifts them, while a story dated
         just outside still competes.
         """
-        rankings = [ranking for per_set in found for ranking in per_set]
-        set_weights = [w for w, per_set in zip(weights, found) for _ in per_set]
-        ranked = rrf_fuse([r.passages for r in rankings],
-                          [w * r.weight for w, r in zip(set_weights, rankings)])
+        fused = [(r.passages, w * r.weight) for w, per_set in zip(weights, found) for r in per_set]
+        ranked = rrf_fuse([passages for passages, _ in fused], [w for _, w in fused])
         ranked.sort(key=lambda p: -p.score * recency_boost(p.published, as_of, strength))
         if self.collapse:
             ranked = collapse_duplicates(ranked, per_article=self.per_article)
