@@ -17,7 +17,7 @@ import json
 import platform
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,9 @@ from assistant.evidence import focus_passages
 from assistant.retrieval import HybridRetriever
 from assistant.types import Filters, Passage
 
-__all__ = ["run_eval", "EvalResult", "normalise", "load_questions", "score_retrieval"]
+__all__ = [
+    "run_eval", "EvalResult", "normalise", "load_questions", "score_retrieval", "percentile",
+]
 
 _CITATION = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
 
@@ -106,15 +108,16 @@ class EvalResult:
             "accuracy": _mean(self.correct) if answered else None,
             "refusal_when_absent": _mean(self.absent_refused) if self.absent_refused else None,
             "false_refusal": _mean(self.refused) if answered else None,
-            "latency_p50_s": _pct(self.latency, 50) if answered else None,
-            "latency_p95_s": _pct(self.latency, 95) if answered else None,
+            "latency_p50_s": percentile(self.latency, 50) if answered else None,
+            "latency_p95_s": percentile(self.latency, 95) if answered else None,
         }
         if answered:
-            out["first_token_p50_s"] = _pct(self.first_token, 50)
+            out["first_token_p50_s"] = percentile(self.first_token, 50)
         if self.absent_leaked:
             out["absent_still_correct"] = _mean(self.absent_leaked)
         out["baselines"] = {m: s.to_json() for m, s in self.retrieval.items() if m != "hybrid"}
-        out["retrieval_p50_s"] = _pct(self.retrieval["hybrid"].seconds, 50)
+        seconds = self.retrieval["hybrid"].seconds
+        out["retrieval_p50_s"] = percentile(seconds, 50) if seconds else None
         out["machine"] = self.machine
         return out
 
@@ -148,11 +151,21 @@ def _share(flags) -> float:
 _mean = _share
 
 
-def _pct(values: list[float], p: int) -> float:
-    if not values:
-        return 0.0
+def percentile(values: Iterable[float], p: float) -> float:
+    """The ``p``-th percentile (0-100) of ``values``, linear between the closest ranks.
+
+    numpy's default rule, so p50 is the median and p0/p100 the least and greatest value;
+    every figure this project prints (eval, benchmarks) uses this one rule.
+    """
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+    if not ordered:
+        raise ValueError("percentile of no values: measure something first")
+    if not 0 <= p <= 100:
+        raise ValueError(f"percentile {p} is outside 0-100")
+    rank = p / 100 * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def _machine() -> str:

@@ -66,14 +66,15 @@ class LoadResult:
         return ok and (self.ingest is None or self.ingest["ok"])
 
     def to_json(self) -> dict:
-        lat = sorted(self.latencies)
-        pct = (lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))], 3)) if lat else None
+        from assistant.eval import percentile
+
+        lat = self.latencies
         return {
             "ok": self.ok, "asked": self.asked, "answered": self.answered,
             "errors": self.errors[:10], "n_errors": len(self.errors),
             "mixed": self.mixed[:10], "n_mixed": len(self.mixed),
-            "latency_p50_s": pct(0.5) if pct else None,
-            "latency_p95_s": pct(0.95) if pct else None,
+            "latency_p50_s": round(percentile(lat, 50), 3) if lat else None,
+            "latency_p95_s": round(percentile(lat, 95), 3) if lat else None,
             "latency_mean_s": round(statistics.fmean(lat), 3) if lat else None,
             "seconds": round(self.seconds, 1),
             "questions_per_s": round(self.answered / self.seconds, 2) if self.seconds else None,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from assistant import Assistant, Settings
 from assistant.chain import AnswerChain
-from assistant.eval import load_questions
+from assistant.eval import load_questions, percentile
 from assistant.types import Filters
 
 
@@ -76,10 +76,8 @@ def main() -> None:
 def _spread(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
-    ordered = sorted(values)
-    return {"p50": round(statistics.median(ordered), 3),
-            "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 3),
-            "max": round(ordered[-1], 3), "mean": round(statistics.mean(ordered), 3)}
+    return {"p50": round(percentile(values, 50), 3), "p95": round(percentile(values, 95), 3),
+            "max": round(max(values), 3), "mean": round(statistics.mean(values), 3)}
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -82,9 +81,10 @@ def synthetic(seed: list, vectors, count: int, start: int, rng):
 
 
 def percentiles(samples: list[float]) -> dict:
-    s = sorted(samples)
-    return {"p50_ms": round(1000 * statistics.median(s), 1),
-            "p95_ms": round(1000 * s[int(0.95 * (len(s) - 1))], 1)}
+    from assistant.eval import percentile
+
+    return {"p50_ms": round(1000 * percentile(samples, 50), 1),
+            "p95_ms": round(1000 * percentile(samples, 95), 1)}
 
 
 class _Vectors:

@@ -2,7 +2,9 @@ import json
 import re
 import shutil
 
-from assistant.eval import answer_correct, load_questions, run_eval, score_retrieval
+import pytest
+
+from assistant.eval import answer_correct, load_questions, percentile, run_eval, score_retrieval
 from assistant.testing import ScriptedLLM
 from assistant.types import Passage
 from tests.conftest import FIXTURES, SEED
@@ -62,3 +64,17 @@ def test_limit_spreads_questions_over_the_file(tmp_path):
     (folder / "questions.jsonl").write_text(
         "".join(json.dumps({"id": str(i)}) + "\n" for i in range(10)))
     assert [q["id"] for q in load_questions(folder, limit=3)] == ["0", "3", "6"]
+
+
+def test_percentile_is_linear_between_ranks_and_the_median_at_50():
+    import statistics
+
+    values = [4.0, 1.0, 3.0, 2.0]
+    assert percentile(values, 50) == statistics.median(values) == 2.5
+    assert percentile(values, 0) == 1.0 and percentile(values, 100) == 4.0
+    assert percentile(values, 95) == pytest.approx(3.85)
+    assert percentile([7.0], 95) == 7.0
+    with pytest.raises(ValueError, match="no values"):
+        percentile([], 50)
+    with pytest.raises(ValueError, match="outside 0-100"):
+        percentile(values, 101)
