@@ -8,7 +8,8 @@ says what to do about it. The CLI turns these into exit codes; nothing else does
     ├── ArticleError           one article file cannot be read or parsed (ingest skips it)
     ├── IndexError_            the index is missing, unreadable or cannot be written
     │   ├── EmptyIndexError    nothing has been ingested yet
-    │   └── IndexUnavailableError  the Chroma server does not answer (retry when it is back)
+    │   ├── IndexUnavailableError  the Chroma server does not answer (retry when it is back)
+    │   └── IndexBusyError     another process writes the embedded index, or has it open
     ├── ModelError             a model file is missing, truncated or fails its checksum
     ├── LLMError               the language model failed while answering
     │   ├── LLMUnavailableError  the LLM server cannot be reached
@@ -25,6 +26,7 @@ __all__ = [
     "IndexError_",
     "EmptyIndexError",
     "IndexUnavailableError",
+    "IndexBusyError",
     "ModelError",
     "LLMError",
     "LLMUnavailableError",
@@ -61,6 +63,11 @@ class EmptyIndexError(IndexError_):
 
 class IndexUnavailableError(IndexError_):
     """The Chroma server did not answer; the same call works once it is back."""
+
+
+class IndexBusyError(IndexError_):
+    """Another process holds the embedded index in a way this call cannot share: it is
+    writing (so nobody else may open it), or it has it open (so nobody else may write)."""
 
 
 class ModelError(AssistantError):

@@ -92,8 +92,10 @@ class Assistant:
     def ingest(self, paths: Iterable[Path | str], *, prune: bool = False, progress=None):
         from index.ingest import ingest
 
-        return ingest(paths, self.store, self.chunker, self.embeddings, prune=prune,
-                      progress=progress)
+        store = self.store
+        with store.writing():  # refused beside another process before the models load
+            return ingest(paths, store, self.chunker, self.embeddings, prune=prune,
+                          progress=progress)
 
     def close(self) -> None:
         """Let go of the index (its SQLite file and the Chroma client, HTTP included)."""

@@ -183,10 +183,18 @@ def ingest(
 
     Unchanged articles are skipped, edited ones replace their chunks, and with ``prune``
     articles whose files are gone are removed. Bad files are reported in the result and
-    skipped; every good file is still ingested.
+    skipped; every good file is still ingested. Beside another process that has the
+    embedded store open it stops at once (IndexBusyError), before any file is read.
     """
+    with store.writing():
+        return _ingest([Path(p) for p in paths], store, chunker, embeddings, prune=prune,
+                       progress=progress, batch_chunks=batch_chunks, max_bytes=max_bytes)
+
+
+def _ingest(paths: list[Path], store: ChunkStore, chunker: Any, embeddings: Any, *,
+            prune: bool, progress: Progress | None, batch_chunks: int,
+            max_bytes: int) -> IngestReport:
     started = time.perf_counter()
-    paths = [Path(p) for p in paths]
     report = IngestReport()
     report.recovered = len(store.recover())
     store.sync(force=True)  # what other processes ingested need not be embedded again

@@ -34,7 +34,8 @@ minutes for clock skew between machines, and rebuilds the lexical rows of each a
 whose hash differs from its own from the chunks Chroma holds (each chunk's metadata
 carries the header that was embedded with it, so the rebuilt rows equal the writer's).
 Applying a record twice changes nothing, so the overlap costs only a read. The embedded
-store runs the same code; there the only writer is the process itself.
+store runs the same code; there the only writer is the process itself, and a lock file
+(``index.store_lock``) keeps other processes from writing while it has the store open.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ from assistant.sqlite import open_database
 from assistant.terms import content_terms
 from assistant.types import Article, Chunk, Filters, Passage
 from index.common_terms import CommonTerms
+from index.store_lock import StoreLock
 
 __all__ = ["ChunkStore", "ManifestEntry", "IndexStats", "close_chroma", "date_number", "open_chroma"]
 
@@ -223,6 +225,20 @@ class ChunkStore:
         self.data_dir = Path(data_dir)
         self.collection_name = collection
         self._where = chroma_url or "the embedded Chroma store"
+        # Only an embedded store this object opens is this process's alone to guard; a
+        # server, or a client passed in, is shared by design (index.store_lock).
+        self._dir_lock = None
+        if chroma_url is None and client is None:
+            self._dir_lock = StoreLock(self.data_dir / f"{collection}.lock")
+        try:
+            self._open(collection, chroma_url, client, sync_seconds, common_share)
+        except BaseException:
+            if self._dir_lock is not None:
+                self._dir_lock.release()
+            raise
+
+    def _open(self, collection: str, chroma_url: str | None, client: Any,
+              sync_seconds: float, common_share: float) -> None:
         self._db = open_database(self.data_dir / f"{collection}.sqlite", _SCHEMA,
                                  what="index", pragmas=("synchronous=NORMAL",))
         self._common = CommonTerms(self._db, "chunks_fts", _TOKENIZER)
@@ -274,10 +290,20 @@ class ChunkStore:
         )
 
     # -- writing ----------------------------------------------------------------------
+    def writing(self) -> AbstractContextManager[None]:
+        """This process alone writes the embedded store for the block, or IndexBusyError at
+        once if another has it open (index.store_lock); a Chroma server needs no hold.
+        Reentrant: ``write`` and ``remove`` hold it too, for callers that do not."""
+        return self._dir_lock.writing() if self._dir_lock is not None else nullcontext()
+
     def write(self, items: Sequence[tuple[Article, Sequence[Chunk]]], embeddings: Any) -> None:
         """Replace each article's chunks with the given ones, crash-safely (module doc)."""
         if not items:
             return
+        with self.writing():
+            self._write(items, embeddings)
+
+    def _write(self, items: Sequence[tuple[Article, Sequence[Chunk]]], embeddings: Any) -> None:
         ids = [a.id for a, _ in items]
         with self._lock, self._db:
             now = time.time()
@@ -319,6 +345,11 @@ class ChunkStore:
         ids = list(article_ids)
         if not ids:
             return 0
+        with self.writing():
+            self._remove(ids)
+        return len(ids)
+
+    def _remove(self, ids: list[str]) -> None:
         with self._lock, self._db:
             self._db.executemany(
                 "UPDATE articles SET state='pending' WHERE id=?", [(i,) for i in ids]
@@ -330,7 +361,6 @@ class ChunkStore:
             self._delete_lexical(ids)
             self._db.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in ids])
             self._bump_version()
-        return len(ids)
 
     def _publish(self, records: list[tuple[str, dict[str, Any]]]) -> None:
         """Tell the other processes sharing this Chroma what changed (module doc)."""
@@ -664,6 +694,8 @@ class ChunkStore:
             self._db.close()
             if self._owns_client:
                 close_chroma(self._client)
+            if self._dir_lock is not None:
+                self._dir_lock.release()
 
 
 def close_chroma(client: Any) -> None:

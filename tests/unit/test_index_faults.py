@@ -99,3 +99,5 @@ def test_an_unwritable_data_folder_is_refused_before_anything_starts(settings, t
     blocker.write_text("a file where the data folder should be")
     with pytest.raises(IndexError_, match="ASSISTANT_DATA_DIR"):
         ChunkStore(blocker / "data", client=object())
+    with pytest.raises(IndexError_, match="ASSISTANT_DATA_DIR"):
+        ChunkStore(blocker / "data")  # embedded: its lock file is the first thing made
