@@ -19,6 +19,8 @@ A Chroma server (``ASSISTANT_CHROMA_URL``) needs none of this: it serves many pr
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -34,6 +36,8 @@ except ImportError:  # Windows: no POSIX locks; the README's one-process rule st
     fcntl = None  # type: ignore[assignment]
 
 __all__ = ["StoreLock"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,25 +69,22 @@ class StoreLock:
         """Exclusive for the block, unless another process has the index open."""
         with _GUARD:
             held = _HELD[self.path]
-            if held.writers == 0 and fcntl is not None:
-                try:
-                    fcntl.lockf(held.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    raise IndexBusyError(
-                        f"another process{_holders(self.path)} has the index in "
-                        f"{Path(self.path).parent} open, and the embedded store takes a writer "
-                        "only when no other process has it open: stop that process or add the "
-                        "articles through it (the app's upload), or run a Chroma server "
-                        "(ASSISTANT_CHROMA_URL) for several processes"
-                    ) from None
+            if held.writers == 0 and not _lock(held.fd, "LOCK_EX"):
+                raise IndexBusyError(
+                    f"another process{_holders(self.path)} has the index in "
+                    f"{Path(self.path).parent} open, and the embedded store takes a writer "
+                    "only when no other process has it open: stop that process or add the "
+                    "articles through it (the app's upload), or run a Chroma server "
+                    "(ASSISTANT_CHROMA_URL) for several processes"
+                )
             held.writers += 1
         try:
             yield
         finally:
             with _GUARD:
                 held.writers -= 1
-                if held.writers == 0 and fcntl is not None:
-                    fcntl.lockf(held.fd, fcntl.LOCK_SH)  # a downgrade: never waits
+                if held.writers == 0:
+                    _lock(held.fd, "LOCK_SH", wait=True)  # a downgrade: never waits
 
     def release(self) -> None:
         with _GUARD:
@@ -106,19 +107,31 @@ def _take(path: str) -> int:
             f"cannot open the index's lock file {path} ({exc}): check that the folder is "
             "writable and the disk has space, or set ASSISTANT_DATA_DIR elsewhere"
         ) from exc
-    if fcntl is None:
-        return fd
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
+    if not _lock(fd, "LOCK_SH"):
         os.close(fd)
         raise IndexBusyError(
             f"another process{_holders(path)} is writing the index in {Path(path).parent}; "
             "ask again when it has finished (`assistant ingest` prints when it is done), or "
             "run a Chroma server (ASSISTANT_CHROMA_URL) to read and write from several "
             "processes at once"
-        ) from None
+        )
     return fd
+
+
+def _lock(fd: int, mode: str, *, wait: bool = False) -> bool:
+    """Take ``fcntl.<mode>`` on ``fd``; False only when another process holds a conflicting
+    lock. Where the file system cannot lock (some network mounts), warn and go on unlocked:
+    one writer at a time then rests with the person, as the README says."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.lockf(fd, getattr(fcntl, mode) | (0 if wait else fcntl.LOCK_NB))
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        log.warning("cannot lock the index (%s); going on without: run one writer at a time",
+                    exc)
+    return True
 
 
 def _holders(path: str) -> str:

@@ -82,3 +82,19 @@ def test_the_store_holds_its_lock_while_open_and_ingest_asks_for_it_first(
                                                                match="is writing the index"):
         ChunkStore(a.settings.data_dir, a.settings.collection)
     ChunkStore(a.settings.data_dir, a.settings.collection).close()
+
+
+def test_a_file_system_that_cannot_lock_is_warned_about_not_refused(tmp_path, monkeypatch,
+                                                                    caplog):
+    import errno
+    import fcntl
+
+    def no_locks(fd, mode):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "lockf", no_locks)
+    lock = StoreLock(tmp_path / "x.lock")
+    with lock.writing():
+        pass
+    lock.release()
+    assert "cannot lock the index" in caplog.text
