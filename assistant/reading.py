@@ -19,7 +19,9 @@ model:
    whose answer is in its own source's headline counts 1 + ``headline`` times as much: a
    headline states the story's main fact, while a small model often picks another name
    from the passage. The heaviest group that passes is the answer, cited to all its
-   sources; with none, the answer is "the articles don't say".
+   sources; with none, the answer is "the articles don't say". The reply's words are
+   given as its passage writes them, a clipped name or number completed there
+   (``assistant.answer_span``).
 
 Passages are read most recent first, and reading stops once the passages left could not
 change the outcome. Measured in BENCHMARKS.md, "Each passage read alone".
@@ -33,6 +35,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from assistant.answer_span import complete_span
 from assistant.checks import (
     CITATION,
     REFUSAL,
@@ -222,8 +225,8 @@ def choose(
     readings: Sequence[Reading], question: str, shown: Sequence[Passage], *,
     reference: dt.date, rule: ReadingRule,
 ) -> Reviewed:
-    """The answer of the heaviest group of agreeing replies that passes, cited to all their
-    passages.
+    """The answer of the heaviest group of agreeing replies that passes, as its first reply's
+    passage writes it (:func:`complete_span`), cited to all their passages.
 
     ``shown``: every passage retrieved, which the readings' numbers point into.
     """
@@ -233,6 +236,8 @@ def choose(
         return Reviewed(REFUSAL, (), True, False, 0.0)
     best = winner.members
     numbers = sorted(reading.n for reading, *_ in best)
-    text, citations = parse_citations(cite_at_end(best[0][1], numbers), shown)
+    (reading, words, _), *_ = best
+    text, citations = parse_citations(
+        cite_at_end(complete_span(words, reading.passage.text), numbers), shown)
     backing = max(coverage(question, reading.passage) for reading, *_ in best)
     return Reviewed(text, citations, False, False, backing)

@@ -72,6 +72,13 @@ def test_the_answer_two_sources_agree_on_wins_and_cites_both():
     assert got.citations[1].url == "https://x.test/3"
 
 
+def test_the_chosen_answer_is_given_as_its_passage_writes_it():
+    brava = Reading(1, _passage(1, "The storm hit Spain's Costa Brava first."), "Costa Brava")
+    ruiz = Reading(1, _passage(1, "Coach Ana Ruiz said the storm hit Vigo first."), "Ruiz.")
+    assert _choose([brava]).text == "Spain's Costa Brava [1]"
+    assert _choose([ruiz]).text == "Coach Ana Ruiz [1]."
+
+
 def test_a_recent_source_outweighs_two_old_ones():
     old = TODAY - dt.timedelta(days=400)
     readings = [
