@@ -236,8 +236,8 @@ def choose(
         return Reviewed(REFUSAL, (), True, False, 0.0)
     best = winner.members
     numbers = sorted(reading.n for reading, *_ in best)
-    (reading, words, _), *_ = best
+    (first, words, _), *_ = best
     text, citations = parse_citations(
-        cite_at_end(complete_span(words, reading.passage.text), numbers), shown)
+        cite_at_end(complete_span(words, first.passage.text), numbers), shown)
     backing = max(coverage(question, reading.passage) for reading, *_ in best)
     return Reviewed(text, citations, False, False, backing)

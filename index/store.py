@@ -226,10 +226,11 @@ class ChunkStore:
         self.collection_name = collection
         self._where = chroma_url or "the embedded Chroma store"
         # Only an embedded store this object opens is this process's alone to guard; a
-        # server, or a client passed in, is shared by design (index.store_lock).
+        # server, or a client passed in, is shared by design (index.store_lock). One lock
+        # for the folder: every collection in it lives in the one Chroma directory.
         self._dir_lock = None
         if chroma_url is None and client is None:
-            self._dir_lock = StoreLock(self.data_dir / f"{collection}.lock")
+            self._dir_lock = StoreLock(self.data_dir / "chroma.lock")
         try:
             self._open(collection, chroma_url, client, sync_seconds, common_share)
         except BaseException:

@@ -4,9 +4,10 @@ Embedded Chroma keeps a copy of the vector index in each process's memory. A sec
 process writing the same folder leaves a reader's copy pointing at records that have
 moved, and the reader's next search dies (``chromadb InternalError: Error finding id``);
 two writers can corrupt the folder. So a process holds a shared lock on
-``<data_dir>/<collection>.lock`` while it has the index open, and an exclusive one while it
-writes. Neither waits: a conflict is an :class:`IndexBusyError` at once, naming the other
-process, because an ingest of the whole set can take an hour.
+``<data_dir>/chroma.lock`` while it has the index open, and an exclusive one while it
+writes (one lock for the folder: its collections share one Chroma directory). Neither
+waits: a conflict is an :class:`IndexBusyError` at once, naming the other process,
+because an ingest of the whole set can take an hour.
 
 The locks are POSIX record locks (``fcntl.lockf``), which belong to the process: the
 stores of one process share one Chroma client and one lock, and turning the shared lock

@@ -72,7 +72,7 @@ def test_the_store_holds_its_lock_while_open_and_ingest_asks_for_it_first(
         make_assistant, corpus):
     a = make_assistant(chroma_url=None)
     a.ingest([corpus])
-    lock = a.settings.data_dir / f"{a.settings.collection}.lock"
+    lock = a.settings.data_dir / "chroma.lock"
     with another_process_holding(lock, "read"):
         with pytest.raises(IndexBusyError, match="has the index in"):
             a.ingest([corpus])
@@ -80,7 +80,7 @@ def test_the_store_holds_its_lock_while_open_and_ingest_asks_for_it_first(
     a.close()
     with another_process_holding(lock, "write"), pytest.raises(IndexBusyError,
                                                                match="is writing the index"):
-        ChunkStore(a.settings.data_dir, a.settings.collection)
+        ChunkStore(a.settings.data_dir, "another-collection")  # the same Chroma folder
     ChunkStore(a.settings.data_dir, a.settings.collection).close()
 
 
