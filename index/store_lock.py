@@ -151,7 +151,7 @@ def _holders(path: str) -> str:
 def _command(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            words = f.read().split(b"\0")
+            command = f.read().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return "?"
-    return " ".join(b" ".join(words).decode(errors="replace").split())[:80]
+    return " ".join(command.split())[:80]
