@@ -33,15 +33,17 @@ def complete_span(answer: str, passage: str, *, max_words: int = 6, widen: int =
     if not words or len(words) > max_words:
         return answer
     keys = [_key(w) for w in words]
-    tokens = passage.split()
+    tokens, line_starts = _tokens(passage)
     token_keys = [_key(t) for t in tokens]
     at = _find(token_keys, keys)
     if at is None:
         return answer
     start, end = at, at + len(keys)
-    # A name as the passage writes it ('"Lilo' opens a quoted title: whole already).
+    # A name as the passage writes it ('"Lilo' opens a quoted title: whole already), within
+    # its line: the line before a dateline's "NEW YORK" is a byline, not a title.
     if tokens[at][:1].isupper():
-        while start > 0 and at - start < widen and _leads_into(tokens[start - 1]):
+        while (start > 0 and at - start < widen and start not in line_starts
+               and _leads_into(tokens[start - 1])):
             start -= 1
     if (_NUMBER.match(keys[-1]) and token_keys.count(keys[-1]) == 1
             and _is_unit(tokens[end - 1 : end + 2])):
@@ -50,6 +52,17 @@ def complete_span(answer: str, passage: str, *, max_words: int = 6, widen: int =
     found = [_respell(tokens[at + i], word) for i, word in enumerate(words)]
     span = _tidy(" ".join([*tokens[start:at], *found, *tokens[at + len(words) : end]]))
     return span + stop if span else answer
+
+
+def _tokens(text: str) -> tuple[list[str], frozenset[int]]:
+    """``text``'s words, and the positions of those that begin a line."""
+    tokens, starts, gap_from = [], {0}, 0
+    for match in re.finditer(r"\S+", text):
+        if "\n" in text[gap_from : match.start()]:
+            starts.add(len(tokens))
+        tokens.append(match.group())
+        gap_from = match.end()
+    return tokens, frozenset(starts)
 
 
 def _key(word: str) -> str:

@@ -53,3 +53,13 @@ def test_the_widening_stops_after_three_words_and_at_brackets():
     passage = "Acme Widget Holdings Group Chair Ann Lee spoke. (Reuters) Lee said."
     assert complete_span("Ann Lee", passage) == "Holdings Group Chair Ann Lee"
     assert complete_span("Reuters", passage) == "Reuters"
+
+
+def test_the_widening_stays_within_the_line():
+    # A byline's last line before a dateline is not the name's title.
+    passage = "The Associated Press\n\nNEW YORK (AP) — New York City is set to toll drivers.\n"
+    assert complete_span("New York", passage) == "New York"
+    assert complete_span("New York", "Jake Coyle\n  The Associated Press \n New York won.") == (
+        "New York")
+    assert complete_span("Joe Biden", "A line.\nPresident Joe Biden spoke.") == (
+        "President Joe Biden")
