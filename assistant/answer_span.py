@@ -6,7 +6,8 @@ reply is looked up in its passage word for word (case and the punctuation at a w
 ends aside) and widened there in the two directions English puts the rest of such a
 phrase: a name takes the capitalised words right before it (a title, a first name, an
 organisation: "Transportation Secretary Sean Duffy"), and a number met once in the
-passage takes the word right after it (its unit: "30 days", "4,700 jobs"). Nothing is
+passage takes the word right after it (its unit: "30 days", "4,700 jobs"); "5 million
+dollars" is "$5 million" where the passage writes it so. Nothing is
 added that the passage does not say in that place; a reply it does not hold word for word,
 or a long one, stays as it is.
 """
@@ -23,6 +24,7 @@ __all__ = ["complete_span"]
 _EDGE = "\"'“”‘’()[]{},.;:!?%$"
 _CLAUSE_END = tuple(",.;:!?)]”\"'’")
 _NUMBER = re.compile(r"^\d[\d,.]*$")
+_DOLLARS = ("dollars", "dollar")
 
 
 def complete_span(answer: str, passage: str, *, max_words: int = 6, widen: int = 3) -> str:
@@ -36,6 +38,12 @@ def complete_span(answer: str, passage: str, *, max_words: int = 6, widen: int =
     tokens, line_starts = _tokens(passage)
     token_keys = [_key(t) for t in tokens]
     at = _find(token_keys, keys)
+    if at is None and len(keys) > 1 and keys[-1] in _DOLLARS:
+        # "5 million dollars" where the passage writes "$5 million".
+        words, keys = words[:-1], keys[:-1]
+        at = _find(token_keys, keys)
+        if at is not None and not tokens[at].startswith("$"):
+            at = None
     if at is None:
         return answer
     start, end = at, at + len(keys)
@@ -66,13 +74,18 @@ def _tokens(text: str) -> tuple[list[str], frozenset[int]]:
 
 
 def _key(word: str) -> str:
-    return word.strip(_EDGE).lower()
+    return word.strip(_EDGE).lower().replace("’", "'")
 
 
 def _respell(token: str, word: str) -> str:
-    """``token`` with its letters as ``word`` (the same word but for case) writes them."""
+    """``token`` with its letters' case as ``word`` (the same word) writes them; its
+    apostrophes stay the passage's ("McDonald’s" for "McDonald's")."""
     core = token.strip(_EDGE)
-    return token.replace(core, word.strip(_EDGE), 1) if core else token
+    mine = word.strip(_EDGE)
+    if not core or len(core) != len(mine):
+        return token
+    spelled = "".join(m if m.lower() == c.lower() else c for c, m in zip(core, mine))
+    return token.replace(core, spelled, 1)
 
 
 def _find(haystack: list[str], needle: list[str]) -> int | None:
@@ -113,8 +126,11 @@ def _tidy(span: str) -> str:
         if span.startswith(left) and span.endswith(right):
             span = span[1:-1]
     for left, right in ("()", "[]", "“”", "‘’"):
-        if span.count(left) != span.count(right):
-            span = span.replace(left, "").replace(right, "")
+        # An apostrophe inside a word ("McDonald’s") closes no quote.
+        marks = re.sub(r"(?<=\w)’(?=\w)", "", span)
+        if marks.count(left) != marks.count(right):
+            closing = re.escape(right)
+            span = re.sub(rf"(?<!\w){closing}|{closing}(?!\w)", "", span.replace(left, ""))
     if span.count('"') % 2:
         span = span.replace('"', "")
     return span.rstrip(",.;:!?").strip()

@@ -10,7 +10,7 @@ PASSAGE = (
     "chief, Trump said. On Monday, Rory McIlroy won. The ceasefire lasts 30 days. Apple CEO "
     "Tim Cook spoke. Fans watch \"Lilo & Stitch,\" the film. It cost $5 million. Officials "
     "counted 12 people, and 12 more. In Spain, first. It has 27 official rules. Experts "
-    "said: choose water first. It was the United States,” he said. A bear was seen. BOULDER, Colo. (AP) — Snow fell."
+    "said: choose water first. Fans of mcdonald’s came. It was the United States,” he said. A bear was seen. BOULDER, Colo. (AP) — Snow fell."
 )
 
 
@@ -22,6 +22,7 @@ PASSAGE = (
     ("Tim Cook", "Apple CEO Tim Cook"),
     ("25", "25%"),  # as the passage writes it
     ("5 million", "$5 million"),
+    ("5 million dollars", "$5 million"),  # the currency as the passage writes it
     ("30", "30 days"),  # a number's unit
     ("joe biden", "President joe biden"),  # a name in the passage; the reply's letters kept
     ("Lilo & Stitch", '"Lilo & Stitch"'),  # a quoted title is whole: "watch" stays out
@@ -31,6 +32,7 @@ PASSAGE = (
     ("The United States", "The United States"),  # the quote and comma after it left out
     ("Bear", "Bear"),  # the reply's letters kept
     ("Boulder", "Boulder"),  # "BOULDER, Colo." in a dateline
+    ("mcdonald's", "mcdonald’s"),  # the passage's apostrophe, the reply's case
 ])
 def test_a_clipped_answer_is_completed_from_its_passage(answer, completed):
     assert complete_span(answer, PASSAGE) == completed
@@ -42,6 +44,7 @@ def test_a_clipped_answer_is_completed_from_its_passage(answer, completed):
     "Biden's",  # not word for word
     "Donald Trump named Sean Duffy interim NASA chief",  # a sentence, not a clipped phrase
     "Thursday",  # "the eulogy on" before it is lower case
+    "12 dollars",  # "12" without a "$" in the passage
     "27",  # "27 official rules": an adjective, not the unit
     "",
 ])
