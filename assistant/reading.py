@@ -18,7 +18,10 @@ model:
    (two reports saying the same thing are rarely both mistaken, however old). A reply
    whose answer is in its own source's headline counts 1 + ``headline`` times as much: a
    headline states the story's main fact, while a small model often picks another name
-   from the passage. The heaviest group that passes is the answer, cited to all its
+   from the passage. A reply counts less, down to 1 - ``nearness`` times, when its answer
+   stands apart from the question's other words in its passage: the answer to "which
+   airport ... evacuated" sits in the sentence about the evacuation, not in one about
+   the airline's fleet. The heaviest group that passes is the answer, cited to all its
    sources; with none, the answer is "the articles don't say". The reply's words are
    given as its passage writes them, a clipped name or number completed there
    (``assistant.answer_span``).
@@ -49,10 +52,11 @@ from assistant.checks import (
 )
 from assistant.terms import term_stems
 from assistant.types import DateWindow, Passage
+from index.chunking import split_segments
 
 __all__ = [
     "Reading", "ReadingRule", "worth_reading", "recency_weight", "reading_order",
-    "read_in_turn", "choose", "settled",
+    "read_in_turn", "choose", "settled", "near_question",
 ]
 
 # Share of an answer's own words its passage must hold (the rest may be the model's
@@ -68,22 +72,30 @@ class ReadingRule:
     reference day, and an answer passes when its sources weigh ``min_weight`` in all, or
     when ``min_sources`` distinct articles give it (0: weight alone decides). Among the
     answers that pass, a reply whose answer its own source headlines counts 1 +
-    ``headline`` times its source's weight (0: headlines count for nothing extra)."""
+    ``headline`` times its source's weight (0: headlines count for nothing extra), and a
+    reply counts 1 - ``nearness`` + ``nearness`` times the share of the question's other
+    words that sit near its answer in its source (0: nearness counts for nothing)."""
 
     days: float
     min_weight: float
     min_sources: int
     headline: float = 0.0
+    nearness: float = 0.0
 
     @classmethod
     def from_settings(cls, settings) -> ReadingRule:
         return cls(settings.reading_recency_days, settings.reading_min_weight,
-                   settings.reading_min_sources, settings.reading_headline)
+                   settings.reading_min_sources, settings.reading_headline,
+                   settings.reading_nearness)
 
-    def counts(self, passage: Passage, stems: frozenset) -> float:
+    def counts(self, passage: Passage, stems: frozenset, question: str) -> float:
         """What a reply counts for in choosing among answers, in times its source's
-        recency: more when its answer (word stems ``stems``) is in that source's headline."""
-        return 1 + self.headline if _in_headline(stems, passage) else 1.0
+        recency: more when its answer (word stems ``stems``) is in that source's headline,
+        less when it stands apart from the question's words there."""
+        counted = 1 + self.headline if _in_headline(stems, passage) else 1.0
+        if self.nearness:
+            counted *= 1 - self.nearness + self.nearness * near_question(question, passage, stems)
+        return counted
 
     @property
     def most(self) -> float:
@@ -152,6 +164,23 @@ def _candidate(reading: Reading, question: str) -> tuple[str, frozenset] | None:
     return text, frozenset(term_stems(claim))
 
 
+def near_question(question: str, passage: Passage, stems: frozenset) -> float:
+    """The largest share of the question's other words found in a sentence of ``passage``
+    that holds the answer (word stems ``stems``: half of them at least), or in the sentence
+    either side of it; 0 when no sentence holds it, 1 when there is nothing to compare."""
+    asked = term_stems(question) - stems
+    if not asked or not stems:
+        return 1.0
+    text = passage.text
+    sentences = [term_stems(text[a:b]) for a, b in split_segments(text)]
+    best = 0.0
+    for i, words in enumerate(sentences):
+        if len(stems & words) / len(stems) >= _AGREE:
+            near = frozenset().union(*sentences[max(0, i - 1) : i + 2])
+            best = max(best, len(asked & near) / len(asked))
+    return best
+
+
 def _in_headline(stems: frozenset, passage: Passage) -> bool:
     return bool(stems) and len(stems & term_stems(passage.title)) / len(stems) >= _AGREE
 
@@ -170,7 +199,7 @@ def _groups(
             continue
         text, stems = found
         recency = recency_weight(reading.passage.published, reference, rule.days)
-        weight = recency * rule.counts(reading.passage, stems)
+        weight = recency * rule.counts(reading.passage, stems, question)
         group = next((g for g in groups if _agree(g.members[0][2], stems)), None)
         if group is None:
             groups.append(_Group([(reading, text, stems)], weight, recency))

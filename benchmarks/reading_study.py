@@ -3,7 +3,7 @@ without running the model again.
 
     ASSISTANT_DATA_DIR=... .venv/bin/python benchmarks/reading_study.py generate ../shared/newsqa-2025 OUT.jsonl [--limit N [--rest]]
     .venv/bin/python benchmarks/reading_study.py reread ROWS OUT --prompts DIR [--limit N [--rest]]
-    .venv/bin/python benchmarks/reading_study.py replay OUT.jsonl [--limit N [--rest]] [--days D] [--min-weight W] [--min-sources N] [--headline H] [--min-support S]
+    .venv/bin/python benchmarks/reading_study.py replay OUT.jsonl [--limit N [--rest]] [--days D] [--min-weight W] [--min-sources N] [--headline H] [--nearness N] [--min-support S]
 
 ``generate`` asks each question as ``assistant eval`` does (normally, and with its
 ``answer_in`` articles left out) with ``ASSISTANT_READING=each``, but has the model read
@@ -173,6 +173,7 @@ def main() -> None:
     rep.add_argument("--min-weight", type=float, default=defaults.reading_min_weight)
     rep.add_argument("--min-sources", type=int, default=defaults.reading_min_sources)
     rep.add_argument("--headline", type=float, default=defaults.reading_headline)
+    rep.add_argument("--nearness", type=float, default=defaults.reading_nearness)
     rep.add_argument("--min-support", type=float, default=defaults.min_support)
     for p in (gen, again, rep):
         p.add_argument("--limit", type=int)
@@ -192,7 +193,8 @@ def main() -> None:
 
         reread(rows, args.out, Assistant(defaults).llm, reading_prompt(args.prompts))
         return
-    rule = ReadingRule(args.days, args.min_weight, args.min_sources, args.headline)
+    rule = ReadingRule(args.days, args.min_weight, args.min_sources, args.headline,
+                       args.nearness)
     print(json.dumps(replay(rows, rule=rule, min_support=args.min_support)))
 
 

@@ -12,6 +12,7 @@ from assistant.reading import (
     Reading,
     ReadingRule,
     choose,
+    near_question,
     read_in_turn,
     reading_order,
     recency_weight,
@@ -30,10 +31,10 @@ def _passage(i: int, text: str, published: dt.date | None = TODAY) -> Passage:
                    "x.test", published, score=1.0 / i)
 
 
-def _choose(readings, min_weight=0.1, min_sources=0, headline=0.0):
+def _choose(readings, min_weight=0.1, min_sources=0, headline=0.0, nearness=0.0):
     shown = [r.passage for r in sorted(readings, key=lambda r: r.n)]
     return choose(readings, QUESTION, shown, reference=TODAY,
-                  rule=ReadingRule(90, min_weight, min_sources, headline))
+                  rule=ReadingRule(90, min_weight, min_sources, headline, nearness))
 
 
 def test_recency_weight_falls_by_e_every_period_and_never_rewards_the_future():
@@ -104,6 +105,32 @@ def test_an_answer_its_source_headlines_counts_for_more():
     # It decides which answer, not whether to answer: an old source stays too old.
     old = replace(portugal, published=TODAY - dt.timedelta(days=250))  # 0.06, twice 0.12
     assert _choose([Reading(2, old, "Portugal.")], headline=1.0).refused
+
+
+def test_nearness_is_the_share_of_the_question_words_beside_the_answer():
+    stems = frozenset({"portu"})
+    # "storm" and "first" in the answer's sentence; "country" and "hit" nowhere.
+    beside = _passage(1, "Rain fell. The storm reached Portugal first. Crews left.")
+    assert near_question(QUESTION, beside, stems) == 0.5
+    # The sentence either side counts; two sentences away does not.
+    after = _passage(2, "The storm hit first at dawn. Portugal was ready. Rain. Wind.")
+    assert near_question(QUESTION, after, stems) == 0.75
+    apart = _passage(3, "The storm hit first at dawn. Rain. Wind. Portugal was ready.")
+    assert near_question(QUESTION, apart, stems) == 0.0
+    assert near_question(QUESTION, beside, frozenset({"spain"})) == 0.0  # not in it
+    assert near_question("Where?", beside, stems) == 1.0  # nothing to compare
+
+
+def test_an_answer_beside_the_question_words_counts_for_more():
+    aside = _passage(1, "Spain sent aid. Trucks left. Crews packed. The storm hit Portugal first.")
+    readings = [Reading(1, aside, "Spain."),
+                Reading(2, _passage(2, "The storm hit Portugal first on Monday."), "Portugal.")]
+    # Equal recency, and the better rank wins without nearness.
+    assert _choose(readings).text == "Spain [1]."
+    assert _choose(readings, nearness=0.5).text == "Portugal [2]."
+    # It decides which answer, not whether to answer.
+    old = replace(readings[1].passage, published=TODAY - dt.timedelta(days=250))
+    assert _choose([Reading(2, old, "Portugal.")], nearness=0.5).refused
 
 
 @pytest.mark.parametrize("reply", [
@@ -283,6 +310,30 @@ def test_the_chain_prefers_the_answer_a_headline_gives_unless_told_not_to(
     for headline, country in ((0.0, "Spain"), (None, "Portugal")):  # None: the default
         llm = ScriptedLLM([lambda p: "Spain." if "Spain" in p else "Portugal."])
         told = {} if headline is None else {"reading_headline": headline}
+        a = make_assistant(llm=llm, reading="each", **told)
+        a.ingest([folder])
+        got = a.answer(QUESTION, as_of=dt.date(2025, 2, 12))
+        assert got.passages[0].url == "https://x.test/0"  # Spain ranks first
+        assert country in got.text and not got.refused
+
+
+def test_the_chain_prefers_the_answer_beside_the_question_unless_told_not_to(
+    make_assistant, tmp_path
+):
+    folder = tmp_path / "storms"
+    folder.mkdir()
+    # Same day, neither headline names a country; the first matches the question better,
+    # but names its country sentences away from the storm.
+    stories = [("Which country did the storm hit first? The storm hit first overnight. "
+                "Officials met. Roads closed. Schools shut. Spain sent aid."),
+               "Forecasters say the storm hit Portugal first."]
+    for i, text in enumerate(stories):
+        (folder / f"{i}.txt").write_text(
+            f"<TITLE>Storm report</TITLE><PUBLISHED_DATE>2025-02-10</PUBLISHED_DATE>"
+            f"<URL>https://x.test/{i}</URL><CONTENT>{text}</CONTENT>")
+    for nearness, country in ((0.0, "Spain"), (None, "Portugal")):  # None: the default
+        llm = ScriptedLLM([lambda p: "Spain." if "Spain" in p else "Portugal."])
+        told = {} if nearness is None else {"reading_nearness": nearness}
         a = make_assistant(llm=llm, reading="each", **told)
         a.ingest([folder])
         got = a.answer(QUESTION, as_of=dt.date(2025, 2, 12))
