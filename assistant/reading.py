@@ -19,9 +19,9 @@ model:
    whose answer is in its own source's headline counts 1 + ``headline`` times as much: a
    headline states the story's main fact, while a small model often picks another name
    from the passage. A reply counts less, down to 1 - ``nearness`` times, when its answer
-   stands apart from the question's other words in its passage: the answer to "which
-   airport ... evacuated" sits in the sentence about the evacuation, not in one about
-   the airline's fleet. The heaviest group that passes is the answer, cited to all its
+   stands apart from the question's other words in its passage: who gave the longest
+   acceptance speech is named in the sentence about the speech, not in an aside about
+   the film's producer. The heaviest group that passes is the answer, cited to all its
    sources; with none, the answer is "the articles don't say". The reply's words are
    given as its passage writes them, a clipped name or number completed there
    (``assistant.answer_span``).
