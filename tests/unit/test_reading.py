@@ -3,6 +3,7 @@
 import datetime as dt
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -35,6 +36,25 @@ def _choose(readings, min_weight=0.1, min_sources=0, headline=0.0, nearness=0.0)
     shown = [r.passage for r in sorted(readings, key=lambda r: r.n)]
     return choose(readings, QUESTION, shown, reference=TODAY,
                   rule=ReadingRule(90, min_weight, min_sources, headline, nearness))
+
+
+def _articles(tmp_path, stories) -> Path:
+    """A folder of one article per (title, published day, text), at https://x.test/<i>."""
+    folder = tmp_path / "storms"
+    folder.mkdir()
+    for i, (title, day, text) in enumerate(stories):
+        (folder / f"{i}.txt").write_text(
+            f"<TITLE>{title}</TITLE><PUBLISHED_DATE>{day}</PUBLISHED_DATE>"
+            f"<URL>https://x.test/{i}</URL><CONTENT>{text}</CONTENT>")
+    return folder
+
+
+def _chain_answer(make_assistant, folder, reply, **settings) -> Answer:
+    """QUESTION asked of the chain (reading=each) over ``folder`` on 2025-02-12, the model
+    replying ``reply(prompt)``."""
+    a = make_assistant(llm=ScriptedLLM([reply]), reading="each", **settings)
+    a.ingest([folder])
+    return a.answer(QUESTION, as_of=dt.date(2025, 2, 12))
 
 
 def test_recency_weight_falls_by_e_every_period_and_never_rewards_the_future():
@@ -271,22 +291,15 @@ def test_a_collection_of_old_news_is_read_as_of_its_own_last_day(make_assistant,
 def test_the_chain_keeps_an_old_answer_two_articles_give_unless_told_not_to(
     make_assistant, tmp_path
 ):
-    folder = tmp_path / "storms"
-    folder.mkdir()
-    stories = [("2023-06-01", "The storm hit Spain first, officials said."),
-               ("2023-06-02", "Forecasters confirmed the storm hit Spain first."),
-               ("2025-02-10", "Bakeries in Lisbon raised bread prices again.")]
-    for i, (day, text) in enumerate(stories):
-        (folder / f"{i}.txt").write_text(
-            f"<TITLE>Report {i}</TITLE><PUBLISHED_DATE>{day}</PUBLISHED_DATE>"
-            f"<URL>https://x.test/{i}</URL><CONTENT>{text}</CONTENT>")
-    as_of = dt.date(2025, 2, 12)
+    folder = _articles(tmp_path, [
+        ("Report 0", "2023-06-01", "The storm hit Spain first, officials said."),
+        ("Report 1", "2023-06-02", "Forecasters confirmed the storm hit Spain first."),
+        ("Report 2", "2025-02-10", "Bakeries in Lisbon raised bread prices again.")])
     for min_sources, refused in ((0, True), (2, False), (None, False)):  # None: the default
-        llm = ScriptedLLM([lambda p: "Spain." if "Spain" in p else "The articles don't say."])
         told = {} if min_sources is None else {"reading_min_sources": min_sources}
-        a = make_assistant(llm=llm, reading="each", **told)
-        a.ingest([folder])
-        got = a.answer(QUESTION, as_of=as_of)
+        got = _chain_answer(
+            make_assistant, folder,
+            lambda p: "Spain." if "Spain" in p else "The articles don't say.", **told)
         assert got.refused is refused
         if not refused:
             assert "Spain" in got.text
@@ -296,23 +309,16 @@ def test_the_chain_keeps_an_old_answer_two_articles_give_unless_told_not_to(
 def test_the_chain_prefers_the_answer_a_headline_gives_unless_told_not_to(
     make_assistant, tmp_path
 ):
-    folder = tmp_path / "storms"
-    folder.mkdir()
     # Same day; the first matches the question better, the second headlines its answer.
-    stories = [("Which country did the storm hit first? Spain, officials said the storm hit first.",
-                "Storm report"),
-               ("Forecasters say the storm hit Portugal before anywhere else.",
-                "Storm hits Portugal")]
-    for i, (text, title) in enumerate(stories):
-        (folder / f"{i}.txt").write_text(
-            f"<TITLE>{title}</TITLE><PUBLISHED_DATE>2025-02-10</PUBLISHED_DATE>"
-            f"<URL>https://x.test/{i}</URL><CONTENT>{text}</CONTENT>")
+    folder = _articles(tmp_path, [
+        ("Storm report", "2025-02-10",
+         "Which country did the storm hit first? Spain, officials said the storm hit first."),
+        ("Storm hits Portugal", "2025-02-10",
+         "Forecasters say the storm hit Portugal before anywhere else.")])
     for headline, country in ((0.0, "Spain"), (None, "Portugal")):  # None: the default
-        llm = ScriptedLLM([lambda p: "Spain." if "Spain" in p else "Portugal."])
         told = {} if headline is None else {"reading_headline": headline}
-        a = make_assistant(llm=llm, reading="each", **told)
-        a.ingest([folder])
-        got = a.answer(QUESTION, as_of=dt.date(2025, 2, 12))
+        got = _chain_answer(make_assistant, folder,
+                            lambda p: "Spain." if "Spain" in p else "Portugal.", **told)
         assert got.passages[0].url == "https://x.test/0"  # Spain ranks first
         assert country in got.text and not got.refused
 
@@ -320,22 +326,16 @@ def test_the_chain_prefers_the_answer_a_headline_gives_unless_told_not_to(
 def test_the_chain_prefers_the_answer_beside_the_question_unless_told_not_to(
     make_assistant, tmp_path
 ):
-    folder = tmp_path / "storms"
-    folder.mkdir()
     # Same day, neither headline names a country; the first matches the question better,
     # but names its country sentences away from the storm.
-    stories = [("Which country did the storm hit first? The storm hit first overnight. "
-                "Officials met. Roads closed. Schools shut. Spain sent aid."),
-               "Forecasters say the storm hit Portugal first."]
-    for i, text in enumerate(stories):
-        (folder / f"{i}.txt").write_text(
-            f"<TITLE>Storm report</TITLE><PUBLISHED_DATE>2025-02-10</PUBLISHED_DATE>"
-            f"<URL>https://x.test/{i}</URL><CONTENT>{text}</CONTENT>")
+    folder = _articles(tmp_path, [
+        ("Storm report", "2025-02-10",
+         ("Which country did the storm hit first? The storm hit first overnight. "
+          "Officials met. Roads closed. Schools shut. Spain sent aid.")),
+        ("Storm report", "2025-02-10", "Forecasters say the storm hit Portugal first.")])
     for nearness, country in ((0.0, "Spain"), (None, "Portugal")):  # None: the default
-        llm = ScriptedLLM([lambda p: "Spain." if "Spain" in p else "Portugal."])
         told = {} if nearness is None else {"reading_nearness": nearness}
-        a = make_assistant(llm=llm, reading="each", **told)
-        a.ingest([folder])
-        got = a.answer(QUESTION, as_of=dt.date(2025, 2, 12))
+        got = _chain_answer(make_assistant, folder,
+                            lambda p: "Spain." if "Spain" in p else "Portugal.", **told)
         assert got.passages[0].url == "https://x.test/0"  # Spain ranks first
         assert country in got.text and not got.refused
