@@ -175,14 +175,19 @@ def near_question(question: str, passage: Passage, stems: frozenset) -> float:
     sentences = [term_stems(text[a:b]) for a, b in split_segments(text)]
     best = 0.0
     for i, words in enumerate(sentences):
-        if len(stems & words) / len(stems) >= _AGREE:
+        if _holds(words, stems):
             near = frozenset().union(*sentences[max(0, i - 1) : i + 2])
             best = max(best, len(asked & near) / len(asked))
     return best
 
 
+def _holds(words: frozenset, stems: frozenset) -> bool:
+    """Whether ``words`` hold the answer whose word stems are ``stems`` (half at least)."""
+    return bool(stems) and len(stems & words) / len(stems) >= _AGREE
+
+
 def _in_headline(stems: frozenset, passage: Passage) -> bool:
-    return bool(stems) and len(stems & term_stems(passage.title)) / len(stems) >= _AGREE
+    return _holds(term_stems(passage.title), stems)
 
 
 def _agree(a: frozenset, b: frozenset) -> bool:
