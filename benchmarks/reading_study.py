@@ -1,15 +1,18 @@
 """Each passage read alone, every reply kept once: rules for choosing the answer judged
 without running the model again.
 
-    ASSISTANT_DATA_DIR=... .venv/bin/python benchmarks/reading_study.py generate ../shared/newsqa-2025 OUT.jsonl [--limit N [--rest]]
+    ASSISTANT_DATA_DIR=... .venv/bin/python benchmarks/reading_study.py generate ../shared/newsqa-2025 OUT.jsonl [--limit N [--rest]] [--reuse ROWS]
     .venv/bin/python benchmarks/reading_study.py reread ROWS OUT --prompts DIR [--limit N [--rest]]
-    .venv/bin/python benchmarks/reading_study.py replay OUT.jsonl [--limit N [--rest]] [--days D] [--min-weight W] [--min-sources N] [--headline H] [--nearness N] [--min-support S]
+    .venv/bin/python benchmarks/reading_study.py replay OUT.jsonl [--limit N [--rest]] [--top K] [--days D] [--min-weight W] [--min-sources N] [--headline H] [--nearness N] [--min-support S]
 
 ``generate`` asks each question as ``assistant eval`` does (normally, and with its
 ``answer_in`` articles left out) with ``ASSISTANT_READING=each``, but has the model read
 every one of the ``top_k`` passages alone, also those the chain would skip, and keeps each
 reply with its passage, the day recency is measured from and the date window. Appends,
-and skips the runs already in OUT, so a stopped run goes on where it was.
+and skips the runs already in OUT, so a stopped run goes on where it was. With
+``--reuse ROWS`` (kept by an earlier ``generate`` with the same prompts), a reply to the
+same words of the same passage in the same run is taken from ROWS instead of asking the
+model again: rows for a deeper ``ASSISTANT_TOP_K`` cost only the passages that are new.
 
 ``reread`` asks the model again about the passages kept in ROWS, the same words of each,
 with the reading prompt files of another folder (``read_system.md``, ``read_user.md``),
@@ -20,7 +23,8 @@ no retrieval run.
 order, :func:`worth_reading`, :func:`settled`, :func:`choose`) with any settings given,
 and prints one JSON line: accuracy, false refusals, refusal when absent, model calls per
 answer. With no settings given it reproduces what ``assistant eval`` answers with the
-defaults, so a rule is judged on the same replies as the default.
+defaults, so a rule is judged on the same replies as the default. ``--top K`` keeps only
+each run's first K passages, as if ``ASSISTANT_TOP_K`` had been K.
 """
 
 from __future__ import annotations
@@ -36,11 +40,12 @@ from assistant.checks import REFUSAL
 from assistant.eval import answer_correct
 from assistant.reading import ReadingRule, choose, read_in_turn, reading_order, worth_reading
 from assistant.terms import content_terms
-from assistant.types import Filters
+from assistant.types import Filters, Passage
 from benchmarks.answer_study import _passage, _passage_json, _questions, _window
 
 
-def generate(folder: Path, out: Path, limit: int | None, rest: bool = False) -> None:
+def generate(folder: Path, out: Path, limit: int | None, rest: bool = False,
+             reuse: Path | None = None) -> None:
     from assistant import Assistant, Settings
 
     a = Assistant(Settings())
@@ -48,17 +53,29 @@ def generate(folder: Path, out: Path, limit: int | None, rest: bool = False) -> 
         raise SystemExit("reading_study keeps the replies to each passage read alone: run it "
                          "with ASSISTANT_READING=each (the default)")
     done = {(r["id"], r["run"]) for r in _rows(out)} if out.exists() else set()
+    kept = _replies_by_run(_rows(reuse)) if reuse else {}
     with out.open("a", encoding="utf-8") as f:
         for q in _questions(folder, limit, rest):
             for run in ("normal", "absent"):
                 if (q["id"], run) not in done:
-                    f.write(json.dumps(record(a, q, run)) + "\n")
+                    row = record(a, q, run, known=kept.get((q["id"], run), {}))
+                    f.write(json.dumps(row) + "\n")
                     f.flush()
 
 
-def record(a: object, q: dict, run: str) -> dict:
+def _replies_by_run(rows: list[dict]) -> dict[tuple, dict[tuple, str]]:
+    """For each run of ``rows``, its replies by passage (its chunk, the chunks joined in it)
+    and the words of it read."""
+    return {(row["id"], row["run"]): {
+        (p["chunk_id"], tuple(p["chunk_ids"]), text): reply
+        for p, text, reply in zip(row["passages"], row["read"], row["replies"])}
+        for row in rows}
+
+
+def record(a: object, q: dict, run: str, known: dict[tuple, str] | None = None) -> dict:
     """One run of question ``q`` ("normal", or "absent": its ``answer_in`` articles left out):
-    what ``a``'s chain retrieves, and the model's reply to each of those passages alone."""
+    what ``a``'s chain retrieves, and the model's reply to each of those passages alone
+    (from ``known``, by the passage's chunks and the words read, where it holds one)."""
     from assistant.chain import AnswerChain
     from assistant.evidence import focus_passages
     from assistant.prompts import reading_prompt
@@ -69,8 +86,15 @@ def record(a: object, q: dict, run: str) -> dict:
     state = chain.prepare.invoke(chain._inputs(q["question"], as_of, filters))
     passages = list(state["retrieval"].passages)
     read = focus_passages([p.text for p in passages], state["standalone"], a.settings.passage_words)
-    replies = [a.llm.invoke(chain._prompt_for(template, state, [replace(p, text=t)]))
-               for p, t in zip(passages, read)]
+    known = known or {}
+
+    def reply(p: Passage, text: str) -> str:
+        key = (p.chunk_id, tuple(p.chunk_ids), text)
+        if key in known:
+            return known[key]
+        return a.llm.invoke(chain._prompt_for(template, state, [replace(p, text=text)]))
+
+    replies = [reply(p, t) for p, t in zip(passages, read)]
     window = state["retrieval"].window
     return {
         "id": q["id"], "run": run, "question": state["standalone"], "gold": q["answer"],
@@ -101,6 +125,11 @@ def reread(rows: list[dict], out: Path, llm: object, template: object) -> None:
 
 def _rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _first(row: dict, k: int) -> dict:
+    """``row`` as if only its first ``k`` passages had been retrieved."""
+    return dict(row, **{key: row[key][:k] for key in ("passages", "read", "replies")})
 
 
 def replay_row(row: dict, *, rule: ReadingRule, min_support: float,
@@ -159,6 +188,9 @@ def main() -> None:
     gen = sub.add_parser("generate")
     gen.add_argument("folder", type=Path)
     gen.add_argument("out", type=Path)
+    gen.add_argument("--reuse", type=Path,
+                     help="rows of an earlier generate: their replies to the same words of "
+                          "the same passage are not asked for again")
     again = sub.add_parser("reread")
     again.add_argument("rows", type=Path)
     again.add_argument("out", type=Path)
@@ -175,13 +207,14 @@ def main() -> None:
     rep.add_argument("--headline", type=float, default=defaults.reading_headline)
     rep.add_argument("--nearness", type=float, default=defaults.reading_nearness)
     rep.add_argument("--min-support", type=float, default=defaults.min_support)
+    rep.add_argument("--top", type=int, help="only each run's first TOP passages count")
     for p in (gen, again, rep):
         p.add_argument("--limit", type=int)
         p.add_argument("--rest", action="store_true",
                        help="the questions --limit leaves out (the check of a study part)")
     args = parser.parse_args()
     if args.command == "generate":
-        generate(args.folder, args.out, args.limit, args.rest)
+        generate(args.folder, args.out, args.limit, args.rest, args.reuse)
         return
     rows = _rows(args.rows)
     if args.limit:
@@ -193,6 +226,8 @@ def main() -> None:
 
         reread(rows, args.out, Assistant(defaults).llm, reading_prompt(args.prompts))
         return
+    if args.top:
+        rows = [_first(row, args.top) for row in rows]
     rule = ReadingRule(args.days, args.min_weight, args.min_sources, args.headline,
                        args.nearness)
     print(json.dumps(replay(rows, rule=rule, min_support=args.min_support)))

@@ -10,7 +10,7 @@ from assistant.prompts import reading_prompt
 from assistant.reading import ReadingRule
 from assistant.testing import ScriptedLLM
 from assistant.types import Filters
-from benchmarks.reading_study import record, replay, replay_row, reread
+from benchmarks.reading_study import _first, _replies_by_run, record, replay, replay_row, reread
 
 SEED_ID = "0db93cbb78d26b32"
 
@@ -80,3 +80,30 @@ def test_reread_asks_again_about_the_kept_passages_with_another_prompt(
     # What the model reads is the kept words of each passage, as the chain showed them.
     assert all(text in prompt for text, prompt in zip(row["read"], llm.prompts))
     assert all(QUESTION["question"] in prompt for prompt in llm.prompts)
+
+
+def test_record_takes_kept_replies_to_the_same_words_of_the_same_passage(make_assistant, corpus):
+    llm = ScriptedLLM([_from_prompt])
+    a = make_assistant(llm=llm, reading="each")
+    a.ingest([corpus])
+    row = json.loads(json.dumps(record(a, QUESTION, "normal")))  # as stored
+    asked = len(llm.prompts)
+    kept = _replies_by_run([dict(row, replies=["kept"] * len(row["replies"]))])
+    again = record(a, QUESTION, "normal", known=kept[("q1", "normal")])
+    assert len(llm.prompts) == asked and again["replies"] == ["kept"] * len(row["replies"])
+    # Other words of a passage are another prompt: the model is asked again.
+    row["read"][0] += " more words"
+    kept = _replies_by_run([dict(row, replies=["kept"] * len(row["replies"]))])
+    again = record(a, QUESTION, "normal", known=kept[("q1", "normal")])
+    assert len(llm.prompts) == asked + 1
+    assert again["replies"][0] != "kept" and again["replies"][1:] == ["kept"] * (len(row["replies"]) - 1)
+
+
+def test_first_k_passages_are_a_run_retrieved_less_deep(make_assistant, corpus):
+    a = make_assistant(llm=ScriptedLLM([_from_prompt]), reading="each")
+    a.ingest([corpus])
+    row = record(a, QUESTION, "normal")
+    assert len(row["passages"]) > 1
+    top = _first(row, 1)
+    assert [len(top[k]) for k in ("passages", "read", "replies")] == [1, 1, 1]
+    assert top["replies"] == row["replies"][:1] and len(row["replies"]) > 1  # row unchanged
