@@ -213,6 +213,8 @@ def main() -> None:
         p.add_argument("--rest", action="store_true",
                        help="the questions --limit leaves out (the check of a study part)")
     args = parser.parse_args()
+    if getattr(args, "top", None) is not None and args.top < 1:
+        parser.error("--top counts passages: give 1 or more")
     if args.command == "generate":
         generate(args.folder, args.out, args.limit, args.rest, args.reuse)
         return
@@ -226,7 +228,7 @@ def main() -> None:
 
         reread(rows, args.out, Assistant(defaults).llm, reading_prompt(args.prompts))
         return
-    if args.top:
+    if args.top is not None:
         rows = [_first(row, args.top) for row in rows]
     rule = ReadingRule(args.days, args.min_weight, args.min_sources, args.headline,
                        args.nearness)
