@@ -67,9 +67,15 @@ def _replies_by_run(rows: list[dict]) -> dict[tuple, dict[tuple, str]]:
     """For each run of ``rows``, its replies by passage (its chunk, the chunks joined in it)
     and the words of it read."""
     return {(row["id"], row["run"]): {
-        (p["chunk_id"], tuple(p["chunk_ids"]), text): reply
+        _reply_key(p, text): reply
         for p, text, reply in zip(row["passages"], row["read"], row["replies"])}
         for row in rows}
+
+
+def _reply_key(passage: dict, text: str) -> tuple:
+    """What a kept reply answered: a passage as stored (its chunk, the chunks joined in it)
+    and the words of it read."""
+    return passage["chunk_id"], tuple(passage["chunk_ids"]), text
 
 
 def record(a: object, q: dict, run: str, known: dict[tuple, str] | None = None) -> dict:
@@ -86,21 +92,22 @@ def record(a: object, q: dict, run: str, known: dict[tuple, str] | None = None) 
     state = chain.prepare.invoke(chain._inputs(q["question"], as_of, filters))
     passages = list(state["retrieval"].passages)
     read = focus_passages([p.text for p in passages], state["standalone"], a.settings.passage_words)
+    stored = [_passage_json(p) for p in passages]
     known = known or {}
 
-    def reply(p: Passage, text: str) -> str:
-        key = (p.chunk_id, tuple(p.chunk_ids), text)
+    def reply(p: Passage, kept: dict, text: str) -> str:
+        key = _reply_key(kept, text)
         if key in known:
             return known[key]
         return a.llm.invoke(chain._prompt_for(template, state, [replace(p, text=text)]))
 
-    replies = [reply(p, t) for p, t in zip(passages, read)]
+    replies = [reply(p, kept, t) for p, kept, t in zip(passages, stored, read)]
     window = state["retrieval"].window
     return {
         "id": q["id"], "run": run, "question": state["standalone"], "gold": q["answer"],
         "as_of": as_of.isoformat(), "reference": state["reference"].isoformat(),
         "window": window and [d and d.isoformat() for d in (window.start, window.end)],
-        "passages": [_passage_json(p) for p in passages], "read": read, "replies": replies,
+        "passages": stored, "read": read, "replies": replies,
         "rarity": a.store.term_rarity(sorted(set(content_terms(state["standalone"])))),
     }
 
