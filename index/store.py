@@ -568,6 +568,15 @@ class ChunkStore:
             ).fetchone()
         return _number_to_date(number)
 
+    def published_dates(self, article_ids: Sequence[str]) -> dict[str, dt.date | None]:
+        """Each indexed article's publication date (None: undated), by id; ids not in the
+        index are left out."""
+        self._sync_for_reading()
+        with self._lock:
+            rows = self._rows_for_ids("SELECT id, published FROM articles WHERE id IN",
+                                      list(article_ids), ["state='done'"])
+        return {i: dt.date.fromisoformat(day) if day else None for i, day in rows}
+
     def dense_search(self, vector: Sequence[float], k: int, filters: Filters) -> list[Passage]:
         """The ``k`` chunks nearest to ``vector`` among those ``filters`` allow.
 

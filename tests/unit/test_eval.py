@@ -1,10 +1,18 @@
+import datetime as dt
 import json
 import re
 import shutil
 
 import pytest
 
-from assistant.eval import answer_correct, load_questions, percentile, run_eval, score_retrieval
+from assistant.eval import (
+    _story_covered,
+    answer_correct,
+    load_questions,
+    percentile,
+    run_eval,
+    score_retrieval,
+)
 from assistant.testing import ScriptedLLM
 from assistant.types import Passage
 from tests.conftest import FIXTURES, SEED
@@ -36,14 +44,15 @@ def _eval_folder(tmp_path):
     return folder
 
 
-def test_run_eval_reports_every_figure(make_assistant, tmp_path):
-    def reply(prompt):
-        # Answers from passage [1] when it has the figure, else refuses: a stand-in reader.
-        first = prompt.split("[1]", 1)[1].split("\n[2]", 1)[0] if "[1]" in prompt else ""
-        match = re.search(r"55 billion|Gukesh", first)
-        return f"{match.group(0)} [1]" if match else "The articles don't say."
+def _stand_in_reader(prompt):
+    # Answers from passage [1] when it has the figure, else refuses.
+    first = prompt.split("[1]", 1)[1].split("\n[2]", 1)[0] if "[1]" in prompt else ""
+    match = re.search(r"55 billion|Gukesh", first)
+    return f"{match.group(0)} [1]" if match else "The articles don't say."
 
-    a = make_assistant(llm=ScriptedLLM([reply]))
+
+def test_run_eval_reports_every_figure(make_assistant, tmp_path):
+    a = make_assistant(llm=ScriptedLLM([_stand_in_reader]))
     result = run_eval(a, _eval_folder(tmp_path), progress=False)
     j = result.to_json()
     assert j["questions"] == 2
@@ -56,6 +65,37 @@ def test_run_eval_reports_every_figure(make_assistant, tmp_path):
     assert j["answer_in_prompt"] >= j["accuracy"] > 0
     only = run_eval(a, _eval_folder(tmp_path / "again"), retrieval_only=True, progress=False)
     assert only.to_json()["accuracy"] is None
+    assert only.to_json()["by_coverage"]["story_in_collection"] == {"questions": 1, "hit@5": 1.0}
+
+
+def test_figures_are_split_by_whether_the_collection_reports_the_story(make_assistant, tmp_path):
+    # q1's answer is in the seed, published 3 days before it was asked; q2 names no
+    # indexed article, though a fixture happens to hold its answer's word.
+    a = make_assistant(llm=ScriptedLLM([_stand_in_reader]))
+    result = run_eval(a, _eval_folder(tmp_path), baselines=False, progress=False)
+    groups = result.to_json()["by_coverage"]
+    assert groups["story_in_collection"] == {
+        "questions": 1, "hit@5": 1.0, "accuracy": 1.0, "false_refusal": 0.0,
+        "refusal_when_absent": 1.0}
+    q2, q2_rank = result.answers[1], result.retrieval["hybrid"].ranks[1]
+    assert groups["older_articles_only"] == {
+        "questions": 1, "hit@5": float(q2_rank is not None and q2_rank <= 5),
+        "accuracy": float(q2["correct"]), "false_refusal": float(q2["refused"]),
+        "refusal_when_absent": float(result.absent_refused[1])}
+    assert [r["story_in_collection"] for r in result.answers] == [True, False]
+    assert "| story in the collection (answer dated <= 14 days before) | 1 | 1.000 |" in (
+        result.table())
+
+
+def test_the_story_window_is_the_two_weeks_up_to_the_question(make_assistant):
+    a = make_assistant()
+    a.ingest([SEED])  # published 2025-01-17
+    seed = {"answer_in": ["0db93cbb78d26b32", "not-indexed"]}
+    assert a.store.published_dates(seed["answer_in"]) == {"0db93cbb78d26b32": dt.date(2025, 1, 17)}
+    covered = {day: _story_covered(a.store, seed, dt.date.fromisoformat(day))
+               for day in ("2025-01-16", "2025-01-17", "2025-01-31", "2025-02-01")}
+    assert covered == {"2025-01-16": False, "2025-01-17": True, "2025-01-31": True,
+                       "2025-02-01": False}
 
 
 def test_limit_spreads_questions_over_the_file(tmp_path):
