@@ -42,6 +42,13 @@ __all__ = [
 # late. Set once from what the quizzes ask, not fitted to any figure.
 STORY_DAYS = 14
 
+# by_coverage's groups: the coverage flag of the questions each holds, and its table label.
+_COVERAGE_GROUPS = {
+    "story_in_collection": (True, (f"story in the collection (answer dated <= {STORY_DAYS} "
+                                   "days before)")),
+    "older_articles_only": (False, "answer only in older articles"),
+}
+
 _CITATION = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
 
 
@@ -129,8 +136,8 @@ class EvalResult:
         if self.absent_leaked:
             out["absent_still_correct"] = _mean(self.absent_leaked)
         if self.covered:
-            out["by_coverage"] = {"story_in_collection": self._group(True),
-                                  "older_articles_only": self._group(False)}
+            out["by_coverage"] = {key: self._group(flag)
+                                  for key, (flag, _) in _COVERAGE_GROUPS.items()}
         out["baselines"] = {m: s.to_json() for m, s in self.retrieval.items() if m != "hybrid"}
         seconds = self.retrieval["hybrid"].seconds
         out["retrieval_p50_s"] = percentile(seconds, 50) if seconds else None
@@ -176,15 +183,12 @@ class EvalResult:
 
 
 def _coverage_table(groups: dict[str, dict]) -> str:
-    names = {"story_in_collection": f"story in the collection (answer dated <= {STORY_DAYS} "
-                                    "days before)",
-             "older_articles_only": "answer only in older articles"}
     columns = ["questions", "hit@5", "accuracy", "false_refusal", "refusal_when_absent"]
     rows = ["| questions by coverage | " + " | ".join(c.replace("_", " ") for c in columns) + " |",
             "|---" * (len(columns) + 1) + "|"]
     for key, figures in groups.items():
         cells = [_cell(figures.get(c)) for c in columns]
-        rows.append(f"| {names[key]} | " + " | ".join(cells) + " |")
+        rows.append(f"| {_COVERAGE_GROUPS[key][1]} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
