@@ -202,6 +202,7 @@ class HybridRetriever:
         joined = settings.chunks_per_source > 1
         return cls(
             store, embeddings, candidates=settings.candidates, mode=mode,
+            base_recency=settings.retrieval_recency,
             per_article=settings.chunks_per_source if joined else 2, join_articles=joined,
         )
 

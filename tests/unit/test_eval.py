@@ -83,7 +83,7 @@ def test_figures_are_split_by_whether_the_collection_reports_the_story(make_assi
         "accuracy": float(q2["correct"]), "false_refusal": float(q2["refused"]),
         "refusal_when_absent": float(result.absent_refused[1])}
     assert [r["story_in_collection"] for r in result.answers] == [True, False]
-    assert "| story in the collection (answer dated <= 14 days before) | 1 | 1.000 |" in (
+    assert "| story in the collection (a listed answer article <= 14 days old) | 1 | 1.000 |" in (
         result.table())
 
 

@@ -311,3 +311,14 @@ def test_bm25s_weight_in_the_fusion_decides_between_the_two_searches(lexical_wei
                         lexical_weight=lexical_weight)
     got = r.retrieve("story", k=3, as_of=dt.date(2025, 2, 1))
     assert got.passages[0].chunk_id == first
+
+
+@pytest.mark.parametrize(("recency", "first"), [(0.0, "old:0"), (0.1, "new:0")])
+def test_the_recency_setting_decides_between_an_old_and_a_recent_story(recency, first):
+    from assistant.retrieval import HybridRetriever
+    from assistant.settings import Settings
+
+    r = HybridRetriever.from_settings(_DatedStore(), _OneVector(),
+                                      Settings(retrieval_recency=recency))
+    got = r.retrieve("story", k=2, as_of=dt.date(2025, 2, 1))
+    assert got.passages[0].chunk_id == first
