@@ -270,7 +270,8 @@ def run_eval(
 
 
 def _story_covered(store: Any, q: dict, as_of: dt.date) -> bool:
-    """An article holding the answer was published in the STORY_DAYS up to the question."""
+    """One of the question's listed answer articles (``answer_in``) was published in the
+    STORY_DAYS up to the question."""
     dates = store.published_dates(q.get("answer_in", []))
     return any(day is not None and 0 <= (as_of - day).days <= STORY_DAYS
                for day in dates.values())

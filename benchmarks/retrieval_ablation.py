@@ -72,6 +72,9 @@ def main() -> None:
         as_of = dt.date.fromisoformat(q["question_date"])
         for name, (options, share) in variants.items():
             a.store.common_share = share
+            # The settings' prior unless the variant sets its own, so that "default" is the
+            # assistant's retrieval even when ASSISTANT_RETRIEVAL_RECENCY changes it.
+            options = {"base_recency": a.settings.retrieval_recency, **options}
             r = HybridRetriever(a.store, a.embeddings, candidates=a.settings.candidates, **options)
             got = r.retrieve(q["question"], k=10, as_of=as_of)
             scores[name].ranks.append(score_retrieval(list(got.passages), q["answer"]))
